@@ -1,0 +1,24 @@
+//! Compiles `proto/orgadm/v1/*.proto` with protox (a pure-Rust protobuf compiler, so no
+//! system `protoc` is needed) and generates the tonic/prost code, plus the encoded file
+//! descriptor set that server reflection serves.
+use std::{env, fs, path::PathBuf};
+
+use prost::Message;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protos = [
+        "orgadm/v1/common.proto",
+        "orgadm/v1/person.proto",
+        "orgadm/v1/organization.proto",
+        "orgadm/v1/audit.proto",
+    ];
+    println!("cargo:rerun-if-changed=proto");
+    let fds = protox::compile(protos, ["proto"])?;
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    fs::write(out_dir.join("orgadm_descriptor.bin"), fds.encode_to_vec())?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(fds)?;
+    Ok(())
+}

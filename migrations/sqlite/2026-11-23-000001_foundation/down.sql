@@ -1,0 +1,7 @@
+DROP TABLE audit_events;
+DROP TABLE audit_heads;
+DROP TABLE idempotency;
+DROP TABLE api_clients;
+DROP TABLE organizations;
+DROP TABLE persons;
+DROP TABLE counters;

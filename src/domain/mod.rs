@@ -1,0 +1,10 @@
+//! Pure types and rules: no I/O, no tonic, no diesel. Everything here is unit-testable.
+pub mod audit;
+pub mod caller;
+pub mod error;
+pub mod ids;
+pub mod organization;
+pub mod page;
+pub mod person;
+
+pub use error::{FieldViolation, Violations};

@@ -1,0 +1,237 @@
+//! Organisations (ЮЛ — legal entities, ИП — individual entrepreneurs).
+
+use chrono::NaiveDateTime;
+
+use super::error::{self, Violations};
+use super::ids;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgKind {
+    /// Legal entity: OGRN (13), INN (10), KPP (9).
+    LegalEntity,
+    /// Individual entrepreneur: OGRNIP (15), personal INN (12), no KPP.
+    IndividualEntrepreneur,
+}
+
+impl OrgKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LegalEntity => "legal_entity",
+            Self::IndividualEntrepreneur => "individual_entrepreneur",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "legal_entity" => Some(Self::LegalEntity),
+            "individual_entrepreneur" => Some(Self::IndividualEntrepreneur),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub oid: i64,
+    pub kind: OrgKind,
+    pub full_name: String,
+    pub short_name: String,
+    pub ogrn: String,
+    pub inn: String,
+    pub kpp: Option<String>,
+    pub address: String,
+    pub head_oid: i64,
+    pub consumer: bool,
+    pub vendor: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+/// Validated registration of an organisation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NewOrganization {
+    #[serde(serialize_with = "ser_kind")]
+    pub kind: OrgKind,
+    pub full_name: String,
+    pub short_name: String,
+    pub ogrn: String,
+    pub inn: String,
+    pub kpp: Option<String>,
+    pub address: String,
+    pub head_oid: i64,
+    pub consumer: bool,
+    pub vendor: bool,
+}
+
+fn ser_kind<S: serde::Serializer>(k: &OrgKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(k.as_str())
+}
+
+/// Raw registration input from the edge.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationInput {
+    pub kind: Option<OrgKind>,
+    pub full_name: String,
+    pub short_name: String,
+    pub ogrn: String,
+    pub inn: String,
+    pub kpp: String,
+    pub address: String,
+    pub head_oid: i64,
+    pub consumer: bool,
+    pub vendor: bool,
+}
+
+impl OrganizationInput {
+    pub fn validate(&self) -> Result<NewOrganization, Violations> {
+        let mut v = Violations::new();
+        let full_name = error::text(&mut v, "full_name", &self.full_name, true, 1000);
+        let short_name = error::text(&mut v, "short_name", &self.short_name, true, 500);
+        let address = error::text(&mut v, "address", &self.address, true, 1000);
+        let (ogrn, inn, kpp) = match self.kind {
+            Some(OrgKind::LegalEntity) => {
+                let ogrn = v.check("ogrn", ids::parse_ogrn(self.ogrn.trim()));
+                let inn = v.check("inn", ids::parse_inn10(self.inn.trim()));
+                let kpp = v.check("kpp", ids::parse_kpp(self.kpp.trim()));
+                (ogrn, inn, kpp)
+            }
+            Some(OrgKind::IndividualEntrepreneur) => {
+                let ogrn = v.check("ogrn", ids::parse_ogrnip(self.ogrn.trim()));
+                let inn = v.check("inn", ids::parse_inn12(self.inn.trim()));
+                if !self.kpp.trim().is_empty() {
+                    v.add("kpp", "an individual entrepreneur has no KPP");
+                }
+                (ogrn, inn, None)
+            }
+            None => {
+                v.add("kind", "must be legal entity or individual entrepreneur");
+                (None, None, None)
+            }
+        };
+        if self.head_oid <= 0 {
+            v.add(
+                "head_oid",
+                "is required: the OID of a person with a confirmed account",
+            );
+        }
+        v.into_result()?;
+        match (self.kind, full_name, short_name, address, ogrn, inn) {
+            (
+                Some(kind),
+                Some(full_name),
+                Some(short_name),
+                Some(address),
+                Some(ogrn),
+                Some(inn),
+            ) => Ok(NewOrganization {
+                kind,
+                full_name,
+                short_name,
+                ogrn,
+                inn,
+                kpp,
+                address,
+                head_oid: self.head_oid,
+                consumer: self.consumer,
+                vendor: self.vendor,
+            }),
+            _ => {
+                let mut v = Violations::new();
+                v.add("kind", "is required");
+                Err(v)
+            }
+        }
+    }
+}
+
+/// Fields an update may change; OGRN, INN and kind are immutable.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OrganizationChanges {
+    pub full_name: String,
+    pub short_name: String,
+    pub address: String,
+    pub head_oid: i64,
+    pub consumer: bool,
+    pub vendor: bool,
+}
+
+pub const UPDATABLE_FIELDS: &[&str] = &[
+    "full_name",
+    "short_name",
+    "address",
+    "head_oid",
+    "consumer",
+    "vendor",
+];
+
+/// Fields the organisation's head may change through a portal.
+pub const HEAD_UPDATABLE_FIELDS: &[&str] = &["full_name", "short_name", "address"];
+
+impl OrganizationChanges {
+    pub fn validate(&self) -> Result<Self, Violations> {
+        let mut v = Violations::new();
+        let full_name = error::text(&mut v, "full_name", &self.full_name, true, 1000);
+        let short_name = error::text(&mut v, "short_name", &self.short_name, true, 500);
+        let address = error::text(&mut v, "address", &self.address, true, 1000);
+        if self.head_oid <= 0 {
+            v.add("head_oid", "is required");
+        }
+        v.into_result()?;
+        Ok(Self {
+            full_name: full_name.unwrap_or_default(),
+            short_name: short_name.unwrap_or_default(),
+            address: address.unwrap_or_default(),
+            ..self.clone()
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn legal() -> OrganizationInput {
+        OrganizationInput {
+            kind: Some(OrgKind::LegalEntity),
+            full_name: "Общество с ограниченной ответственностью \"Ромашка\"".into(),
+            short_name: "ООО \"Ромашка\"".into(),
+            ogrn: "1037800000017".into(),
+            inn: "7810010017".into(),
+            kpp: "781001001".into(),
+            address: "г. Санкт-Петербург".into(),
+            head_oid: 1000000001,
+            consumer: true,
+            vendor: false,
+        }
+    }
+
+    #[test]
+    fn legal_entity() {
+        assert!(legal().validate().is_ok());
+        let mut bad = legal();
+        bad.inn = "7810010018".into();
+        bad.kpp = String::new();
+        let v = bad.validate().unwrap_err();
+        let f: Vec<_> = v.0.iter().map(|x| x.field.as_str()).collect();
+        assert_eq!(f, ["inn", "kpp"]);
+    }
+
+    #[test]
+    fn entrepreneur() {
+        let ip = OrganizationInput {
+            kind: Some(OrgKind::IndividualEntrepreneur),
+            ogrn: "304770000000127".into(),
+            inn: "770512345650".into(),
+            kpp: String::new(),
+            ..legal()
+        };
+        assert!(ip.validate().is_ok());
+        let wrong = OrganizationInput {
+            ogrn: "1037800000017".into(),
+            ..ip
+        };
+        assert_eq!(wrong.validate().unwrap_err().0[0].field, "ogrn");
+    }
+}

@@ -1,0 +1,227 @@
+//! The `orgadm` command line: serve, migrate, and manage API clients.
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use orgadm::app;
+use orgadm::domain::caller::Role;
+use orgadm::storage::DbConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "orgadm",
+    version,
+    about = "Organisation administration for an ESIA-style identity ecosystem"
+)]
+struct Cli {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "ORGADM_LOG_FORMAT", default_value = "text", global = true)]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct DbArgs {
+    /// Database URL: `postgres://user:pass@host/db` for PostgreSQL, `sqlite://path/to/file.db`
+    /// (or a plain path) for the embedded SQLite store.
+    #[arg(long, env = "ORGADM_DATABASE_URL", default_value = app::DEFAULT_DATABASE_URL, global = true)]
+    database_url: String,
+    /// Largest number of database connections this process holds.
+    #[arg(long, env = "ORGADM_DB_POOL_SIZE", default_value_t = 8, global = true)]
+    db_pool_size: u32,
+    /// SQLite durability: FULL survives power loss (default); NORMAL survives a process crash.
+    #[arg(
+        long,
+        env = "ORGADM_SQLITE_SYNCHRONOUS",
+        default_value = "FULL",
+        global = true
+    )]
+    sqlite_synchronous: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve gRPC and HTTP on one address (applies pending migrations first).
+    Serve {
+        /// Address to listen on, for gRPC and HTTP alike.
+        #[arg(long, env = "ORGADM_LISTEN", default_value = app::DEFAULT_LISTEN)]
+        listen: String,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage API clients (the credentials portals, vendor systems and auditors call with).
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Create a client; prints its bearer token once, alone on the last line of standard output.
+    Create {
+        /// A unique name for the client, shown in audit events.
+        #[arg(long)]
+        name: String,
+        /// operator (the platform), portal (acts for a person it names), vendor (bound to a
+        /// vendor organisation), auditor (reads records and audit trails).
+        #[arg(long)]
+        role: String,
+        /// The organisation OID a vendor (required) or auditor (optional) client is bound to.
+        #[arg(long)]
+        organization: Option<i64>,
+    },
+    /// List clients (never their tokens).
+    List,
+    /// Revoke a client by name or id; its token stops working at once.
+    Revoke {
+        /// The client's name or id.
+        name: String,
+    },
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORGADM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.log_format);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("orgadm: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut db = DbConfig::new(cli.db.database_url.clone());
+    db.pool_size = cli.db.db_pool_size;
+    db.sqlite_synchronous = cli.db.sqlite_synchronous.clone();
+    match cli.command {
+        Command::Serve { listen } => {
+            let core = app::open(db, None).await?;
+            if core.count_active_clients().await? == 0 {
+                eprintln!(
+                    "orgadm: this database has no API clients yet. Create the first operator credential with:\n  \
+                     orgadm --database-url '{}' client create --name admin --role operator",
+                    cli.db.database_url
+                );
+            }
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            app::serve(listener, core, shutdown_signal()).await
+        }
+        Command::Migrate => {
+            app::open(db, None).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Client(c) => client(db, c).await,
+    }
+}
+
+async fn client(db: DbConfig, c: ClientCommand) -> anyhow::Result<()> {
+    let core = app::open(db, None).await?;
+    match c {
+        ClientCommand::Create {
+            name,
+            role,
+            organization,
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("--role must be operator, portal, vendor or auditor")
+            })?;
+            let (client, token) = core
+                .create_client(name, role, organization)
+                .await
+                .map_err(describe)?;
+            println!(
+                "created client {} (id {}, role {})",
+                client.name,
+                client.id,
+                client.role.as_str()
+            );
+            println!("bearer token (shown once; store it now):");
+            println!("{token}");
+        }
+        ClientCommand::List => {
+            for c in core.list_clients().await.map_err(describe)? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    c.id,
+                    c.name,
+                    c.role.as_str(),
+                    c.organization_oid
+                        .map(|o| o.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    if c.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    }
+                );
+            }
+        }
+        ClientCommand::Revoke { name } => {
+            let c = core.revoke_client(name).await.map_err(describe)?;
+            println!("revoked client {} (id {})", c.name, c.id);
+        }
+    }
+    Ok(())
+}
+
+fn describe(e: orgadm::service::ServiceError) -> anyhow::Error {
+    use orgadm::service::ServiceError as E;
+    match e {
+        E::InvalidArgument(v) => anyhow::anyhow!(
+            "{}",
+            v.0.iter()
+                .map(|f| format!("--{}: {}", f.field, f.description))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

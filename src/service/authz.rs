@@ -1,0 +1,173 @@
+//! Who may do what: every authorisation rule of the service, in one place.
+//!
+//! A check returns an [`Allowed`] capability; only this module can make one, and the audit
+//! writer demands it, so no state change can be recorded (and therefore committed) without
+//! having passed a check. Rules that depend on stored facts (is the acting person the
+//! organisation's head?) read them inside the use case's transaction.
+
+use crate::domain::caller::{Caller, Role};
+use crate::domain::organization::Organization;
+
+use super::error::ServiceError;
+
+/// Proof that an access check passed, naming the rule that allowed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowed {
+    rule: &'static str,
+}
+
+impl Allowed {
+    pub fn rule(&self) -> &'static str {
+        self.rule
+    }
+}
+
+const fn allow(rule: &'static str) -> Result<Allowed, ServiceError> {
+    Ok(Allowed { rule })
+}
+
+fn deny<T>(caller: &Caller, what: &str) -> Result<T, ServiceError> {
+    Err(ServiceError::denied(
+        "ROLE_NOT_ALLOWED",
+        format!("a {} client may not {what}", caller.role.as_str()),
+    ))
+}
+
+/// The person a portal acts for; portals must name one for person-scoped actions.
+pub fn acting_person(caller: &Caller) -> Result<i64, ServiceError> {
+    caller.acting_person.ok_or_else(|| {
+        ServiceError::denied(
+            "ACTING_PERSON_REQUIRED",
+            "a portal must name the person it acts for in the x-orgadm-person metadata",
+        )
+    })
+}
+
+/// The CLI on the server's console (client administration): trusted like the operator.
+pub fn console() -> Allowed {
+    Allowed { rule: "console" }
+}
+
+pub fn register_person(caller: &Caller) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Operator => allow("operator"),
+        Role::Portal => allow("portal self-registration"),
+        _ => deny(caller, "register persons"),
+    }
+}
+
+/// Returns the capability and whether the caller may change the account level.
+pub fn update_person(caller: &Caller, oid: i64) -> Result<(Allowed, bool), ServiceError> {
+    match caller.role {
+        Role::Operator => Ok((Allowed { rule: "operator" }, true)),
+        Role::Portal if acting_person(caller)? == oid => Ok((Allowed { rule: "self" }, false)),
+        Role::Portal => Err(ServiceError::denied(
+            "NOT_SELF",
+            "a portal may update only the person it acts for",
+        )),
+        _ => deny(caller, "update persons"),
+    }
+}
+
+pub fn get_person(caller: &Caller, oid: i64) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Operator => allow("operator"),
+        Role::Portal if acting_person(caller)? == oid => allow("self"),
+        Role::Portal => Err(ServiceError::denied(
+            "NOT_SELF",
+            "a portal may read only the person it acts for",
+        )),
+        _ => deny(caller, "read persons"),
+    }
+}
+
+pub fn search_persons(caller: &Caller) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Operator => allow("operator"),
+        _ => deny(caller, "search persons"),
+    }
+}
+
+pub fn register_organization(caller: &Caller) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Operator => allow("operator"),
+        _ => deny(
+            caller,
+            "register organisations (the operator does, or the head with a КЭП)",
+        ),
+    }
+}
+
+fn bound_to(caller: &Caller, org: i64) -> bool {
+    caller.organization_oid == Some(org)
+}
+
+pub fn get_organization(caller: &Caller, org: &Organization) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Operator => allow("operator"),
+        Role::Vendor | Role::Auditor if bound_to(caller, org.oid) => allow("bound client"),
+        Role::Auditor if caller.organization_oid.is_none() => allow("platform auditor"),
+        Role::Portal if acting_person(caller)? == org.head_oid => allow("head"),
+        _ => Err(ServiceError::denied(
+            "NOT_OWN_ORGANIZATION",
+            "the caller has no access to this organisation",
+        )),
+    }
+}
+
+/// Vendors may look organisations up only by an exact OGRN or INN.
+pub fn search_organizations(caller: &Caller, exact: bool) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Operator => allow("operator"),
+        Role::Vendor if exact => allow("vendor lookup"),
+        Role::Vendor => Err(ServiceError::denied(
+            "EXACT_LOOKUP_REQUIRED",
+            "a vendor may look organisations up only by an exact OGRN or INN",
+        )),
+        _ => deny(caller, "search organisations"),
+    }
+}
+
+/// `fields` are the fields the update changes.
+pub fn update_organization(
+    caller: &Caller,
+    org: &Organization,
+    fields: &[&str],
+) -> Result<Allowed, ServiceError> {
+    use crate::domain::organization::HEAD_UPDATABLE_FIELDS;
+    match caller.role {
+        Role::Operator => allow("operator"),
+        Role::Portal if acting_person(caller)? == org.head_oid => {
+            if let Some(f) = fields.iter().find(|f| !HEAD_UPDATABLE_FIELDS.contains(f)) {
+                return Err(ServiceError::denied(
+                    "FIELD_NOT_ALLOWED",
+                    format!("the head may change names and address, not {f}"),
+                ));
+            }
+            allow("head")
+        }
+        Role::Portal => Err(ServiceError::denied(
+            "NOT_HEAD",
+            "only the organisation's head may update it",
+        )),
+        _ => deny(caller, "update organisations"),
+    }
+}
+
+/// Reading a chain; `org` is None for the platform chain.
+pub fn read_audit(
+    caller: &Caller,
+    chain: i64,
+    org: Option<&Organization>,
+) -> Result<Allowed, ServiceError> {
+    match (caller.role, org) {
+        (Role::Operator, _) => allow("operator"),
+        (Role::Auditor, _) if caller.organization_oid.is_none() => allow("platform auditor"),
+        (Role::Auditor, Some(_)) if bound_to(caller, chain) => allow("organisation auditor"),
+        (Role::Portal, Some(o)) if acting_person(caller)? == o.head_oid => allow("head"),
+        _ => Err(ServiceError::denied(
+            "NO_AUDIT_ACCESS",
+            "the caller may not read this audit chain",
+        )),
+    }
+}

@@ -1,0 +1,100 @@
+//! Use cases: authorisation, transactions, audit. One use case = one async function = one
+//! database transaction: read the injected clock once, resolve the caller's access inside the
+//! transaction, write, append the audit event, commit.
+pub mod audit;
+pub mod audit_log;
+pub mod auth;
+pub mod authz;
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod idempotency;
+pub mod organizations;
+pub mod persons;
+
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use db::Db;
+pub use error::ServiceError;
+
+/// Everything a use case needs, shared by the transports.
+#[derive(Debug, Clone)]
+pub struct Core {
+    pub db: Db,
+    pub clock: SharedClock,
+}
+
+impl Core {
+    pub fn new(db: Db, clock: SharedClock) -> Self {
+        Self { db, clock }
+    }
+}
+
+/// Random bytes from the OS generator.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], ServiceError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b)
+        .map_err(|e| ServiceError::Internal(format!("OS random generator failed: {e}")))?;
+    Ok(b)
+}
+
+/// Parses an etag made by [`etag`].
+pub fn parse_etag(etag: &str) -> Result<i64, ServiceError> {
+    etag.strip_prefix("v")
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|v| *v > 0)
+        .ok_or_else(|| {
+            ServiceError::invalid("etag", "is required: pass the etag from the last read")
+        })
+}
+
+/// The etag of a resource version.
+pub fn etag(version: i64) -> String {
+    format!("v{version}")
+}
+
+/// One page of a list and the token for the next (empty on the last page).
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_page_token: String,
+}
+
+/// Checks `page_size`/`page_token` for a list whose filters have fingerprint `fp`; returns the
+/// page size and the key to start after.
+pub fn page_start(
+    page_size: i32,
+    page_token: &str,
+    fp: &str,
+) -> Result<(i64, Option<String>), ServiceError> {
+    let r = crate::domain::page::page_request(page_size, page_token, fp)
+        .map_err(|e| ServiceError::invalid(e.0, e.1))?;
+    Ok((r.size, r.after))
+}
+
+/// Parses a numeric cursor key.
+pub fn numeric_key(after: Option<String>) -> Result<Option<i64>, ServiceError> {
+    after
+        .map(|a| {
+            a.parse::<i64>().map_err(|_| {
+                ServiceError::invalid("page_token", "is not a token this list returned")
+            })
+        })
+        .transpose()
+}
+
+/// Turns `size + 1` loaded rows into a page and its next token.
+pub fn page_of<T>(mut items: Vec<T>, size: i64, fp: &str, key: impl Fn(&T) -> String) -> Page<T> {
+    let next_page_token = if items.len() as i64 > size {
+        items.truncate(size.max(0) as usize);
+        items
+            .last()
+            .map(|t| crate::domain::page::next_token(fp, &key(t)))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Page {
+        items,
+        next_page_token,
+    }
+}

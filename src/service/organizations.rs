@@ -1,0 +1,243 @@
+//! Organisation use cases (the operator's registration path; КЭП registration comes with
+//! powers of attorney).
+
+use crate::domain::caller::Caller;
+use crate::domain::organization::{
+    NewOrganization, OrgKind, Organization, OrganizationChanges, UPDATABLE_FIELDS,
+};
+use crate::domain::page;
+use crate::domain::person::AccountLevel;
+use crate::storage::organizations::OrgFilter;
+use crate::storage::{self, DbConnection, StorageError};
+
+use super::audit_log::{self, EventSpec};
+use super::error::ServiceError;
+use super::{Core, Page, authz, idempotency, numeric_key, page_of, page_start, parse_etag};
+
+#[derive(Debug, Clone)]
+pub struct RegisterOrganization {
+    pub request_id: Option<String>,
+    pub org: NewOrganization,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpdateOrganization {
+    pub oid: i64,
+    pub etag: String,
+    pub mask: Vec<String>,
+    pub changes: OrganizationChanges,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchOrganizations {
+    pub filter: OrgFilter,
+    pub page_size: i32,
+    pub page_token: String,
+}
+
+fn ogrn_taken() -> ServiceError {
+    ServiceError::AlreadyExists {
+        reason: "OGRN_TAKEN",
+        resource: "organization",
+        field: Some("ogrn"),
+        message: "an organisation with this OGRN is already registered".into(),
+    }
+}
+
+/// The head must exist and hold a confirmed account.
+fn check_head(
+    conn: &mut DbConnection,
+    head_oid: i64,
+) -> Result<crate::domain::person::Person, ServiceError> {
+    let head = storage::persons::get(conn, head_oid)?.ok_or_else(|| {
+        ServiceError::invalid("head_oid", format!("no person with OID {head_oid}"))
+    })?;
+    if head.level != AccountLevel::Confirmed {
+        return Err(ServiceError::precondition(
+            "HEAD_NOT_CONFIRMED",
+            format!("person/{head_oid}"),
+            "the head of an organisation must have a confirmed account",
+        ));
+    }
+    Ok(head)
+}
+
+impl Core {
+    pub async fn register_organization(
+        &self,
+        caller: &Caller,
+        cmd: RegisterOrganization,
+    ) -> Result<Organization, ServiceError> {
+        let allowed = authz::register_organization(caller)?;
+        let fp = idempotency::fingerprint(&cmd.org);
+        let clock = self.clock.clone();
+        let caller = caller.clone();
+        self.db
+            .write(move |c| {
+                let now = clock.now();
+                let rid = cmd.request_id.as_deref();
+                if let Some(id) =
+                    idempotency::replayed(c, &caller, "organization.register", rid, &fp)?
+                {
+                    let oid = id
+                        .parse::<i64>()
+                        .map_err(|_| ServiceError::Internal("bad idempotency record".into()))?;
+                    return storage::organizations::get(c, oid)?
+                        .ok_or_else(|| ServiceError::not_found("organization", oid));
+                }
+                let o = &cmd.org;
+                let head = check_head(c, o.head_oid)?;
+                if o.kind == OrgKind::IndividualEntrepreneur {
+                    if let Some(inn) = &head.inn {
+                        if inn != &o.inn {
+                            return Err(ServiceError::invalid(
+                                "inn",
+                                "an individual entrepreneur's INN must be the head's personal INN",
+                            ));
+                        }
+                    }
+                }
+                if storage::organizations::find_by_ogrn(c, &o.ogrn)?.is_some() {
+                    return Err(ogrn_taken());
+                }
+                let oid = storage::next_oid(c)?;
+                let org = storage::organizations::insert(c, oid, o, now).map_err(|e| match e {
+                    StorageError::UniqueViolation(m) if m.contains("ogrn") => ogrn_taken(),
+                    other => other.into(),
+                })?;
+                storage::audit::create_chain(c, oid, now)?;
+                idempotency::record(
+                    c,
+                    &caller,
+                    "organization.register",
+                    rid,
+                    &fp,
+                    &oid.to_string(),
+                    now,
+                )?;
+                audit_log::append(
+                    c,
+                    &allowed,
+                    &caller,
+                    EventSpec {
+                        chain: oid,
+                        action: "organization.register",
+                        target_type: "organization",
+                        target_id: oid.to_string(),
+                        details: serde_json::json!({
+                            "kind": org.kind.as_str(), "ogrn": org.ogrn, "inn": org.inn,
+                            "short_name": org.short_name, "head_oid": org.head_oid,
+                            "consumer": org.consumer, "vendor": org.vendor,
+                        }),
+                    },
+                    now,
+                )?;
+                Ok(org)
+            })
+            .await
+    }
+
+    pub async fn get_organization(
+        &self,
+        caller: &Caller,
+        oid: i64,
+    ) -> Result<Organization, ServiceError> {
+        let caller = caller.clone();
+        self.db
+            .read(move |c| {
+                let org = storage::organizations::get(c, oid)?
+                    .ok_or_else(|| ServiceError::not_found("organization", oid))?;
+                authz::get_organization(&caller, &org)?;
+                Ok(org)
+            })
+            .await
+    }
+
+    pub async fn search_organizations(
+        &self,
+        caller: &Caller,
+        q: SearchOrganizations,
+    ) -> Result<Page<Organization>, ServiceError> {
+        let f = q.filter;
+        authz::search_organizations(caller, f.ogrn.is_some() || f.inn.is_some())?;
+        let fp = page::fingerprint(&[
+            f.ogrn.as_deref().unwrap_or(""),
+            f.inn.as_deref().unwrap_or(""),
+            f.name_prefix.as_deref().unwrap_or(""),
+        ]);
+        let (size, after) = page_start(q.page_size, &q.page_token, &fp)?;
+        let after = numeric_key(after)?;
+        let items = self
+            .db
+            .read(move |c| Ok(storage::organizations::search(c, &f, after, size + 1)?))
+            .await?;
+        Ok(page_of(items, size, &fp, |o| o.oid.to_string()))
+    }
+
+    pub async fn update_organization(
+        &self,
+        caller: &Caller,
+        cmd: UpdateOrganization,
+    ) -> Result<Organization, ServiceError> {
+        let version = parse_etag(&cmd.etag)?;
+        for f in &cmd.mask {
+            if !UPDATABLE_FIELDS.contains(&f.as_str()) {
+                return Err(ServiceError::invalid(
+                    "update_mask",
+                    format!("{f} is not a field that can be updated"),
+                ));
+            }
+        }
+        let clock = self.clock.clone();
+        let caller = caller.clone();
+        self.db
+            .write(move |c| {
+                let now = clock.now();
+                let current = storage::organizations::get(c, cmd.oid)?
+                    .ok_or_else(|| ServiceError::not_found("organization", cmd.oid))?;
+                let all = cmd.mask.is_empty();
+                let has = |n: &str| all || cmd.mask.iter().any(|m| m == n);
+                let i = &cmd.changes;
+                let merged = OrganizationChanges {
+                    full_name: if has("full_name") { i.full_name.clone() } else { current.full_name.clone() },
+                    short_name: if has("short_name") { i.short_name.clone() } else { current.short_name.clone() },
+                    address: if has("address") { i.address.clone() } else { current.address.clone() },
+                    head_oid: if has("head_oid") { i.head_oid } else { current.head_oid },
+                    consumer: if has("consumer") { i.consumer } else { current.consumer },
+                    vendor: if has("vendor") { i.vendor } else { current.vendor },
+                }
+                .validate()?;
+                let mut changed = Vec::new();
+                if merged.full_name != current.full_name { changed.push("full_name"); }
+                if merged.short_name != current.short_name { changed.push("short_name"); }
+                if merged.address != current.address { changed.push("address"); }
+                if merged.head_oid != current.head_oid { changed.push("head_oid"); }
+                if merged.consumer != current.consumer { changed.push("consumer"); }
+                if merged.vendor != current.vendor { changed.push("vendor"); }
+                let allowed = authz::update_organization(&caller, &current, &changed)?;
+                if current.version != version {
+                    return Err(ServiceError::stale_etag("organization"));
+                }
+                if merged.head_oid != current.head_oid {
+                    check_head(c, merged.head_oid)?;
+                }
+                let org = storage::organizations::update(c, &current, &merged, now)?
+                    .ok_or_else(|| ServiceError::stale_etag("organization"))?;
+                audit_log::append(
+                    c,
+                    &allowed,
+                    &caller,
+                    EventSpec {
+                        chain: org.oid,
+                        action: "organization.update",
+                        target_type: "organization",
+                        target_id: org.oid.to_string(),
+                        details: serde_json::json!({ "changed": changed, "head_oid": org.head_oid }),
+                    },
+                    now,
+                )?;
+                Ok(org)
+            })
+            .await
+    }
+}

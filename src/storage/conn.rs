@@ -1,0 +1,185 @@
+//! The database connection over SQLite or PostgreSQL, the pool, migrations and transactions.
+//!
+//! The backend is chosen from the URL at run time: `postgres://` / `postgresql://` → PostgreSQL,
+//! anything else (`sqlite://path`, `file:path` or a plain path) → SQLite. Sync diesel runs only
+//! inside `spawn_blocking`, on a bounded r2d2 pool.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use super::StorageError;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// One connection type over both backends; dialect differences are explicit `match`es.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// Database settings.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    pub url: String,
+    pub pool_size: u32,
+    /// SQLite `synchronous` pragma: FULL (default) survives power loss, NORMAL survives a crash
+    /// of the process.
+    pub sqlite_synchronous: String,
+    pub connect_timeout: Duration,
+}
+
+impl DbConfig {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            pool_size: 8,
+            sqlite_synchronous: "FULL".into(),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Strips the `sqlite://` or `file:` prefix diesel does not want.
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+#[derive(Debug)]
+struct SqlitePragmas {
+    synchronous: String,
+}
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(c) = conn {
+            c.batch_execute(&format!(
+                "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = {};",
+                self.synchronous
+            ))
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+pub type DbPool = Pool<ConnectionManager<DbConnection>>;
+pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
+
+/// Opens the pool (creating the SQLite file's folder if needed).
+pub fn open_pool(cfg: &DbConfig) -> Result<(DbPool, Backend), StorageError> {
+    let backend = Backend::from_url(&cfg.url);
+    let url = match backend {
+        Backend::Postgres => cfg.url.clone(),
+        Backend::Sqlite => {
+            let path = sqlite_path(&cfg.url);
+            if let Some(parent) = std::path::Path::new(path).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        StorageError::Unavailable(format!(
+                            "cannot create the folder {}: {e}",
+                            parent.display()
+                        ))
+                    })?;
+                }
+            }
+            path.to_owned()
+        }
+    };
+    let synchronous = match cfg.sqlite_synchronous.to_ascii_uppercase().as_str() {
+        s @ ("FULL" | "NORMAL" | "EXTRA") => s.to_owned(),
+        other => {
+            return Err(StorageError::Unavailable(format!(
+                "sqlite synchronous must be FULL, NORMAL or EXTRA, not {other}"
+            )));
+        }
+    };
+    let manager = ConnectionManager::<DbConnection>::new(url);
+    let pool = Pool::builder()
+        .max_size(cfg.pool_size.max(1))
+        .connection_timeout(cfg.connect_timeout)
+        .connection_customizer(Box::new(SqlitePragmas { synchronous }))
+        .build(manager)
+        .map_err(|e| StorageError::Unavailable(format!("cannot open the database: {e}")))?;
+    Ok((pool, backend))
+}
+
+/// Applies pending migrations of the connection's backend; returns their names.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StorageError> {
+    let done = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|e| StorageError::Other(format!("migration failed: {e}")))?;
+    Ok(done.into_iter().map(|v| v.to_string()).collect())
+}
+
+/// Runs `f` in a write transaction. On SQLite the first statement takes the database's write
+/// lock at once (a no-op UPDATE), so a transaction never has to upgrade a read lock later and
+/// concurrent writers queue on `busy_timeout` instead of failing with SQLITE_BUSY. On PostgreSQL
+/// rows that must be serialised are locked with `SELECT … FOR UPDATE` where they are read.
+pub fn write_tx<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    conn.transaction(|c| {
+        if let DbConnection::Sqlite(s) = c {
+            diesel::sql_query("UPDATE counters SET value = value WHERE 0 = 1").execute(s)?;
+        }
+        f(c)
+    })
+}
+
+/// Runs `f` in a read-only transaction (a consistent snapshot on both backends).
+pub fn read_tx<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    conn.transaction(f)
+}
+
+/// A cheap round trip, for readiness.
+pub fn ping(conn: &mut DbConnection) -> Result<(), StorageError> {
+    diesel::sql_query("SELECT 1")
+        .execute(conn)
+        .map(|_| ())
+        .map_err(StorageError::from)
+}

@@ -1,0 +1,53 @@
+//! Idempotency records: (client, operation, request_id) → the fingerprint of the first request
+//! and the id of what it created.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::idempotency;
+use super::{DbConnection, StorageError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub fingerprint: Vec<u8>,
+    pub result_id: String,
+}
+
+pub fn get(
+    conn: &mut DbConnection,
+    client_id: &str,
+    operation: &str,
+    request_id: &str,
+) -> Result<Option<IdempotencyRecord>, StorageError> {
+    Ok(idempotency::table
+        .find((client_id, operation, request_id))
+        .select((idempotency::fingerprint, idempotency::result_id))
+        .first::<(Vec<u8>, String)>(conn)
+        .optional()?
+        .map(|(fingerprint, result_id)| IdempotencyRecord {
+            fingerprint,
+            result_id,
+        }))
+}
+
+pub fn insert(
+    conn: &mut DbConnection,
+    client_id: &str,
+    operation: &str,
+    request_id: &str,
+    fingerprint: &[u8],
+    result_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), StorageError> {
+    diesel::insert_into(idempotency::table)
+        .values((
+            idempotency::client_id.eq(client_id),
+            idempotency::operation.eq(operation),
+            idempotency::request_id.eq(request_id),
+            idempotency::fingerprint.eq(fingerprint),
+            idempotency::result_id.eq(result_id),
+            idempotency::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! Storage: diesel over SQLite and PostgreSQL. Row structs live here and never reach the wire;
+//! functions take a `&mut DbConnection` (inside a transaction opened by the service) and return
+//! domain values. Storage never sees tonic.
+pub mod audit;
+pub mod clients;
+pub mod conn;
+pub mod idempotency;
+pub mod organizations;
+pub mod persons;
+pub mod schema;
+
+pub use conn::{Backend, DbConfig, DbConnection, DbPool, read_tx, write_tx};
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// Storage failures, by what the caller can do about them.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the write; the text names the constraint or columns.
+    #[error("unique violation: {0}")]
+    UniqueViolation(String),
+    #[error("foreign key violation: {0}")]
+    ForeignKeyViolation(String),
+    /// Serialisation failure or deadlock (PostgreSQL): the transaction may be retried.
+    #[error("transaction conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached or is locked beyond the busy timeout.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl From<DieselError> for StorageError {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::NotFound => Self::NotFound,
+            DieselError::DatabaseError(kind, info) => {
+                let what = info
+                    .constraint_name()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| info.message().to_owned());
+                match kind {
+                    DatabaseErrorKind::UniqueViolation => Self::UniqueViolation(what),
+                    DatabaseErrorKind::ForeignKeyViolation => Self::ForeignKeyViolation(what),
+                    DatabaseErrorKind::SerializationFailure => Self::Conflict(what),
+                    DatabaseErrorKind::ClosedConnection
+                    | DatabaseErrorKind::UnableToSendCommand => Self::Unavailable(what),
+                    _ if what.contains("database is locked") || what.contains("deadlock") => {
+                        Self::Unavailable(what)
+                    }
+                    _ => Self::Other(what),
+                }
+            }
+            DieselError::BrokenTransactionManager => {
+                Self::Unavailable("broken transaction manager".into())
+            }
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+/// Takes the next ESIA-style OID (shared by persons and organisations), serialised in the
+/// database so replicas never hand out the same one.
+pub fn next_oid(conn: &mut DbConnection) -> Result<i64, StorageError> {
+    use schema::counters::dsl::*;
+    diesel::update(counters.find("oid"))
+        .set(value.eq(value + 1))
+        .execute(conn)?;
+    Ok(counters.find("oid").select(value).first(conn)?)
+}

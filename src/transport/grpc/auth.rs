@@ -1,0 +1,115 @@
+//! Authentication as a tower service wrapped around each orgadm.v1 service (health and
+//! reflection are left open): resolves `authorization: Bearer …` and `x-orgadm-person` to a
+//! [`Caller`] in the request's extensions, or answers UNAUTHENTICATED. Also assigns the request
+//! id (`x-request-id`, generated when absent) and opens the request's tracing span.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::{Request, Status};
+use tower::Service;
+use tracing::Instrument;
+
+use crate::domain::caller::Caller;
+use crate::service::{Core, ServiceError};
+
+/// Wraps a generated tonic server with authentication.
+#[derive(Clone)]
+pub struct Authenticated<S> {
+    inner: S,
+    core: Core,
+}
+
+impl<S> Authenticated<S> {
+    pub fn new(core: Core, inner: S) -> Self {
+        Self { inner, core }
+    }
+}
+
+impl<S: NamedService> NamedService for Authenticated<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+fn header<'a>(req: &'a http::Request<Body>, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+impl<S> Service<http::Request<Body>> for Authenticated<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<Body>) -> Self::Future {
+        // Take the service that was polled ready; leave a clone in its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let core = self.core.clone();
+        let request_id = header(&req, "x-request-id")
+            .filter(|r| !r.is_empty() && r.len() <= 128 && r.is_ascii())
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let span = tracing::info_span!("grpc", method = %req.uri().path(), request_id = %request_id, caller = tracing::field::Empty);
+        Box::pin(
+            async move {
+                let bearer = header(&req, "authorization").and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                });
+                let person = match header(&req, "x-orgadm-person").map(str::trim) {
+                    None | Some("") => None,
+                    Some(p) => match p.parse::<i64>() {
+                        Ok(oid) if oid > 0 => Some(oid),
+                        _ => {
+                            return Ok(Status::from(ServiceError::invalid(
+                                "x-orgadm-person",
+                                "must be the OID of the person the portal acts for",
+                            ))
+                            .into_http());
+                        }
+                    },
+                };
+                match core.authenticate(bearer, person, request_id).await {
+                    Ok(caller) => {
+                        tracing::Span::current().record("caller", caller.client_name.as_str());
+                        req.extensions_mut().insert(caller);
+                        let resp = inner.call(req).await;
+                        if let Ok(r) = &resp {
+                            let code = r
+                                .headers()
+                                .get("grpc-status")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("0");
+                            tracing::debug!(grpc_status = code, "request finished");
+                        }
+                        resp
+                    }
+                    Err(e) => Ok(Status::from(e).into_http()),
+                }
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// The authenticated caller the wrapper put into the request.
+pub fn caller<T>(req: &Request<T>) -> Result<Caller, Status> {
+    req.extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("missing bearer credentials"))
+}

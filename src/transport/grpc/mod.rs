@@ -1,0 +1,20 @@
+//! gRPC API `orgadm.v1`: generated types, conversions and one handler module per service.
+pub mod audit;
+pub mod auth;
+pub mod convert;
+pub mod organizations;
+pub mod persons;
+pub mod status;
+
+/// Code generated from `proto/orgadm/v1` by `build.rs`.
+#[allow(clippy::all, clippy::pedantic, missing_docs)]
+pub mod pb {
+    tonic::include_proto!("orgadm.v1");
+
+    /// The encoded file descriptor set served by reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/orgadm_descriptor.bin"));
+}
+
+/// Largest request message a service accepts.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;

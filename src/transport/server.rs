@@ -1,0 +1,96 @@
+//! One listener for gRPC and HTTP: tonic services become axum routes (gRPC over HTTP/2,
+//! HTTP/1.1 and HTTP/2 for plain HTTP), served by axum with graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tonic_health::ServingStatus;
+
+use super::grpc::MAX_MESSAGE_BYTES;
+use super::grpc::audit::AuditApi;
+use super::grpc::auth::Authenticated;
+use super::grpc::organizations::OrganizationApi;
+use super::grpc::pb::{
+    self, audit_service_server::AuditServiceServer,
+    organization_service_server::OrganizationServiceServer,
+    person_service_server::PersonServiceServer,
+};
+use super::grpc::persons::PersonApi;
+use super::http::{self, Readiness};
+use crate::service::Core;
+
+/// The names of the orgadm.v1 services, as health reports them.
+pub const SERVICE_NAMES: &[&str] = &[
+    "orgadm.v1.PersonService",
+    "orgadm.v1.OrganizationService",
+    "orgadm.v1.AuditService",
+];
+
+/// Serves until `shutdown` resolves; readiness and health flip to serving once accepting and
+/// back to not-serving when shutdown begins.
+pub async fn serve(
+    listener: TcpListener,
+    core: Core,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let persons = PersonServiceServer::new(PersonApi { core: core.clone() })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let orgs = OrganizationServiceServer::new(OrganizationApi { core: core.clone() })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let audit = AuditServiceServer::new(AuditApi { core: core.clone() })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+
+    let grpc = tonic::service::Routes::new(health_service)
+        .add_service(reflection)
+        .add_service(reflection_alpha)
+        .add_service(Authenticated::new(core.clone(), persons))
+        .add_service(Authenticated::new(core.clone(), orgs))
+        .add_service(Authenticated::new(core.clone(), audit))
+        .into_axum_router();
+    let ready = Readiness::default();
+    let app = grpc.merge(http::router(core.clone(), ready.clone()));
+
+    let addr = listener.local_addr()?;
+    for name in SERVICE_NAMES {
+        health
+            .set_service_status(*name, ServingStatus::Serving)
+            .await;
+    }
+    health.set_service_status("", ServingStatus::Serving).await;
+    ready.set(true);
+    tracing::info!(%addr, backend = core.db.backend().as_str(), "orgadm is serving gRPC and HTTP");
+
+    let health_on_stop = health.clone();
+    let ready_on_stop = ready.clone();
+    let graceful = async move {
+        shutdown.await;
+        ready_on_stop.set(false);
+        for name in SERVICE_NAMES {
+            health_on_stop
+                .set_service_status(*name, ServingStatus::NotServing)
+                .await;
+        }
+        health_on_stop
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        tracing::info!("shutting down: finishing requests in flight");
+    };
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(graceful)
+    .await?;
+    Ok(())
+}
