@@ -52,14 +52,14 @@ pub fn replayed(
     }
 }
 
-/// Records the result of a create; a concurrent twin makes the transaction retry and replay.
-pub fn record(
+/// Claims the request id before anything is created (after [`replayed`] said it is new): a
+/// concurrent twin blocks on this row until the first commits, then retries and replays.
+pub fn claim(
     conn: &mut DbConnection,
     caller: &Caller,
     operation: &str,
     request_id: Option<&str>,
     fingerprint: &[u8],
-    result_id: &str,
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     let Some(rid) = request_id else {
@@ -71,11 +71,31 @@ pub fn record(
         operation,
         rid,
         fingerprint,
-        result_id,
+        "",
         now,
     ) {
         Ok(()) => Ok(()),
         Err(StorageError::UniqueViolation(m)) => Err(ServiceError::Retry(m)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Records the id of what the claimed request created.
+pub fn complete(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    operation: &str,
+    request_id: Option<&str>,
+    result_id: &str,
+) -> Result<(), ServiceError> {
+    let Some(rid) = request_id else {
+        return Ok(());
+    };
+    Ok(storage::idempotency::set_result(
+        conn,
+        &caller.client_id,
+        operation,
+        rid,
+        result_id,
+    )?)
 }

@@ -85,6 +85,7 @@ impl Core {
                     return storage::organizations::get(c, oid)?
                         .ok_or_else(|| ServiceError::not_found("organization", oid));
                 }
+                idempotency::claim(c, &caller, "organization.register", rid, &fp, now)?;
                 let o = &cmd.org;
                 let head = check_head(c, o.head_oid)?;
                 if o.kind == OrgKind::IndividualEntrepreneur {
@@ -106,15 +107,7 @@ impl Core {
                     other => other.into(),
                 })?;
                 storage::audit::create_chain(c, oid, now)?;
-                idempotency::record(
-                    c,
-                    &caller,
-                    "organization.register",
-                    rid,
-                    &fp,
-                    &oid.to_string(),
-                    now,
-                )?;
+                idempotency::complete(c, &caller, "organization.register", rid, &oid.to_string())?;
                 audit_log::append(
                     c,
                     &allowed,

@@ -86,18 +86,11 @@ impl Core {
                     return storage::persons::get(c, oid)?
                         .ok_or_else(|| ServiceError::not_found("person", oid));
                 }
+                idempotency::claim(c, &caller, "person.register", rid, &fp, now)?;
                 check_snils_free(c, &cmd.fields, None)?;
                 let oid = storage::next_oid(c)?;
                 let p = storage::persons::insert(c, oid, &cmd.fields, now).map_err(map_unique)?;
-                idempotency::record(
-                    c,
-                    &caller,
-                    "person.register",
-                    rid,
-                    &fp,
-                    &oid.to_string(),
-                    now,
-                )?;
+                idempotency::complete(c, &caller, "person.register", rid, &oid.to_string())?;
                 audit_log::append(
                     c,
                     &allowed,

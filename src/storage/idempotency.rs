@@ -51,3 +51,17 @@ pub fn insert(
         .execute(conn)?;
     Ok(())
 }
+
+/// Fills in the id of what the claimed request created.
+pub fn set_result(
+    conn: &mut DbConnection,
+    client_id: &str,
+    operation: &str,
+    request_id: &str,
+    result_id: &str,
+) -> Result<(), StorageError> {
+    diesel::update(idempotency::table.find((client_id, operation, request_id)))
+        .set(idempotency::result_id.eq(result_id))
+        .execute(conn)?;
+    Ok(())
+}

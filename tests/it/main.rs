@@ -1,1 +1,12 @@
-fn main() {}
+//! The one integration-test binary: real servers on 127.0.0.1:0, real gRPC over a socket, each
+//! test on its own SQLite file or PostgreSQL database.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod audit;
+mod authz;
+mod cli;
+mod organizations;
+mod persons;
+mod server;

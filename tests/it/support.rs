@@ -1,0 +1,364 @@
+//! Test support: a real server per test on `127.0.0.1:0`, its own database (a fresh SQLite
+//! file, or a PostgreSQL database created from `ORGADM_TEST_PG_URL` and dropped afterwards),
+//! and authenticated gRPC clients.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use diesel::{Connection, RunQueryDsl};
+use orgadm::domain::caller::Role;
+use orgadm::service::{Core, ManualClock, SharedClock};
+use orgadm::storage::DbConfig;
+use orgadm::transport::grpc::pb;
+use tokio::sync::oneshot;
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database of one test's own.
+pub struct TestDb {
+    pub url: String,
+    pg_admin: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// None (after printing why) when the backend is not available here.
+    pub fn new(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("orgadm.db").display());
+                Some(Self {
+                    url,
+                    pg_admin: None,
+                    _dir: Some(dir),
+                })
+            }
+            Backend::Postgres => {
+                let Ok(admin) = std::env::var("ORGADM_TEST_PG_URL") else {
+                    println!(
+                        "skipped: ORGADM_TEST_PG_URL is not set (export ORGADM_TEST_PG_URL=$(../shared/tools/pg-test-up))"
+                    );
+                    return None;
+                };
+                let name = format!("orgadm_test_{}", uuid::Uuid::new_v4().simple());
+                let mut c = diesel::PgConnection::establish(&admin).unwrap();
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut c)
+                    .unwrap();
+                let url = match admin.rsplit_once('/') {
+                    Some((base, _)) => format!("{base}/{name}"),
+                    None => panic!("ORGADM_TEST_PG_URL has no database part"),
+                };
+                Some(Self {
+                    url,
+                    pg_admin: Some((admin, name)),
+                    _dir: None,
+                })
+            }
+        }
+    }
+
+    pub fn config(&self) -> DbConfig {
+        let mut c = DbConfig::new(self.url.clone());
+        c.pool_size = 8;
+        c.sqlite_synchronous = "NORMAL".into();
+        c
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg_admin.take() {
+            if let Ok(mut c) = diesel::PgConnection::establish(&admin) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut c);
+            }
+        }
+    }
+}
+
+/// A running server and what tests need to talk to it.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub core: Core,
+    pub clock: ManualClock,
+    pub db: TestDb,
+    pub operator: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> Option<Self> {
+        let db = TestDb::new(backend)?;
+        let clock = ManualClock::new(
+            chrono::NaiveDate::from_ymd_opt(2026, 1, 15)
+                .unwrap()
+                .and_hms_opt(10, 0, 0)
+                .unwrap(),
+        );
+        let shared: SharedClock = Arc::new(clock.clone());
+        let core = orgadm::app::open(db.config(), Some(shared)).await.unwrap();
+        let (_, operator) = core
+            .create_client("operator".into(), Role::Operator, None)
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let serve_core = core.clone();
+        let handle = tokio::spawn(async move {
+            orgadm::app::serve(listener, serve_core, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Some(Self {
+            addr,
+            core,
+            clock,
+            db,
+            operator,
+            shutdown: Some(tx),
+            handle: Some(handle),
+        })
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    /// A new client of `role` and its token.
+    pub async fn client(&self, name: &str, role: Role, org: Option<i64>) -> String {
+        self.core
+            .create_client(name.into(), role, org)
+            .await
+            .unwrap()
+            .1
+    }
+
+    pub async fn as_token(&self, token: &str) -> Api {
+        Api::new(self.channel().await, Some(token.to_owned()), None)
+    }
+
+    pub async fn as_operator(&self) -> Api {
+        self.as_token(&self.operator).await
+    }
+
+    /// A portal client acting for `person`.
+    pub async fn as_portal(&self, token: &str, person: i64) -> Api {
+        Api::new(self.channel().await, Some(token.to_owned()), Some(person))
+    }
+
+    pub async fn anonymous(&self) -> Api {
+        Api::new(self.channel().await, None, None)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.await;
+        }
+    }
+}
+
+/// Adds credentials and the acting person to every call.
+#[derive(Clone)]
+pub struct Auth {
+    token: Option<String>,
+    person: Option<i64>,
+}
+
+impl tonic::service::Interceptor for Auth {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(t) = &self.token {
+            let v: MetadataValue<_> = format!("Bearer {t}").parse().unwrap();
+            req.metadata_mut().insert("authorization", v);
+        }
+        if let Some(p) = self.person {
+            req.metadata_mut()
+                .insert("x-orgadm-person", p.to_string().parse().unwrap());
+        }
+        Ok(req)
+    }
+}
+
+type Intercepted = tonic::service::interceptor::InterceptedService<Channel, Auth>;
+
+/// gRPC clients of every service, all with the same credentials.
+pub struct Api {
+    pub persons: pb::person_service_client::PersonServiceClient<Intercepted>,
+    pub orgs: pb::organization_service_client::OrganizationServiceClient<Intercepted>,
+    pub audit: pb::audit_service_client::AuditServiceClient<Intercepted>,
+}
+
+impl Api {
+    pub fn new(ch: Channel, token: Option<String>, person: Option<i64>) -> Self {
+        let auth = Auth { token, person };
+        Self {
+            persons: pb::person_service_client::PersonServiceClient::with_interceptor(
+                ch.clone(),
+                auth.clone(),
+            ),
+            orgs: pb::organization_service_client::OrganizationServiceClient::with_interceptor(
+                ch.clone(),
+                auth.clone(),
+            ),
+            audit: pb::audit_service_client::AuditServiceClient::with_interceptor(ch, auth),
+        }
+    }
+}
+
+/// Runs a scenario on SQLite and on PostgreSQL (skipped with a message when not configured).
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(s) = $crate::support::TestServer::start($crate::support::Backend::Sqlite).await {
+                        super::$name(&s).await;
+                        s.stop().await;
+                    }
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(s) = $crate::support::TestServer::start($crate::support::Backend::Postgres).await {
+                        super::$name(&s).await;
+                        s.stop().await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+// ---- fixtures: valid people and organisations (identifiers from the test PKI) ----
+
+pub fn person_req(
+    surname: &str,
+    snils: &str,
+    level: pb::AccountLevel,
+) -> pb::RegisterPersonRequest {
+    pb::RegisterPersonRequest {
+        request_id: String::new(),
+        surname: surname.into(),
+        given_name: "Пётр".into(),
+        patronymic: "Петрович".into(),
+        snils: snils.into(),
+        inn: String::new(),
+        email: "p@example.ru".into(),
+        phone: String::new(),
+        level: level as i32,
+        birth_date: "1980-02-03".into(),
+    }
+}
+
+pub fn org_req(head: i64) -> pb::RegisterOrganizationRequest {
+    pb::RegisterOrganizationRequest {
+        request_id: String::new(),
+        kind: pb::OrganizationKind::LegalEntity as i32,
+        full_name: "Общество с ограниченной ответственностью \"Ромашка\"".into(),
+        short_name: "ООО \"Ромашка\"".into(),
+        ogrn: "1037800000017".into(),
+        inn: "7810010017".into(),
+        kpp: "781001001".into(),
+        address: "г. Санкт-Петербург, Невский пр., 1".into(),
+        head_oid: head,
+        consumer: true,
+        vendor: false,
+    }
+}
+
+/// Valid SNILS numbers (checksums correct), for tests that need many distinct people.
+pub fn snils(n: u32) -> String {
+    let body = format!("{:09}", 2_000_000 + n);
+    let d: Vec<u32> = body.chars().map(|c| c.to_digit(10).unwrap()).collect();
+    let sum: u32 = d.iter().enumerate().map(|(i, v)| v * (9 - i as u32)).sum();
+    let check = match sum {
+        s if s < 100 => s,
+        100 | 101 => 0,
+        s => (s % 101) % 100,
+    };
+    format!("{body}{check:02}")
+}
+
+/// A confirmed person registered by the operator; returns the OID.
+pub async fn confirmed_person(api: &mut Api, surname: &str, n: u32) -> i64 {
+    api.persons
+        .register_person(person_req(surname, &snils(n), pb::AccountLevel::Confirmed))
+        .await
+        .unwrap()
+        .into_inner()
+        .oid
+}
+
+/// The rich error details of a status.
+pub fn details(s: &tonic::Status) -> tonic_types::ErrorDetails {
+    use tonic_types::StatusExt;
+    s.get_error_details()
+}
+
+pub fn reason(s: &tonic::Status) -> String {
+    details(s)
+        .error_info()
+        .map(|i| i.reason.clone())
+        .unwrap_or_default()
+}
+
+pub fn violations(s: &tonic::Status) -> Vec<String> {
+    details(s)
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// Counts rows of a table through a direct database connection (for "nothing changed").
+pub fn count_rows(db: &TestDb, table: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let q = format!("SELECT COUNT(*) AS n FROM {table}");
+    if db.url.starts_with("postgres") {
+        let mut c = diesel::PgConnection::establish(&db.url).unwrap();
+        diesel::sql_query(q).get_result::<N>(&mut c).unwrap().n
+    } else {
+        let path = db.url.trim_start_matches("sqlite://");
+        let mut c = diesel::SqliteConnection::establish(path).unwrap();
+        diesel::sql_query(q).get_result::<N>(&mut c).unwrap().n
+    }
+}
+
+/// Runs raw SQL against the test database (tampering tests).
+pub fn exec_sql(db: &TestDb, sql: &str) -> Result<(), String> {
+    use diesel::connection::SimpleConnection;
+    if db.url.starts_with("postgres") {
+        let mut c = diesel::PgConnection::establish(&db.url).map_err(|e| e.to_string())?;
+        c.batch_execute(sql).map_err(|e| e.to_string())
+    } else {
+        let path = db.url.trim_start_matches("sqlite://");
+        let mut c = diesel::SqliteConnection::establish(path).map_err(|e| e.to_string())?;
+        c.batch_execute(sql).map_err(|e| e.to_string())
+    }
+}
