@@ -59,7 +59,9 @@ pub async fn serve(
         .add_service(Authenticated::new(core.clone(), audit))
         .into_axum_router();
     let ready = Readiness::default();
-    let app = grpc.merge(http::router(core.clone(), ready.clone()));
+    let app = grpc
+        .merge(http::router(core.clone(), ready.clone()))
+        .fallback(http::fallback);
 
     let addr = listener.local_addr()?;
     for name in SERVICE_NAMES {

@@ -135,7 +135,7 @@ async fn search_by_snils_name_oid_with_pages(s: &TestServer) {
     let by_snils = api
         .persons
         .search_persons(pb::SearchPersonsRequest {
-            snils: format!("{}", snils(102)),
+            snils: snils(102),
             ..Default::default()
         })
         .await

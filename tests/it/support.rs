@@ -88,6 +88,8 @@ impl Drop for TestDb {
 pub struct TestServer {
     pub addr: SocketAddr,
     pub core: Core,
+    /// The injected clock; scenarios advance it to move time (expiry, validity).
+    #[allow(dead_code)]
     pub clock: ManualClock,
     pub db: TestDb,
     pub operator: String,

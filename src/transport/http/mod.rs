@@ -37,6 +37,21 @@ pub fn router(core: Core, ready: Readiness) -> Router {
         .with_state(HttpState { core, ready })
 }
 
+/// Unknown paths: UNIMPLEMENTED for gRPC callers, 404 for everyone else.
+pub async fn fallback(req: axum::extract::Request) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let grpc = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"));
+    if grpc {
+        tonic::Status::unimplemented("no such method").into_http()
+    } else {
+        (StatusCode::NOT_FOUND, "not found\n").into_response()
+    }
+}
+
 async fn healthz() -> &'static str {
     "ok\n"
 }
