@@ -19,7 +19,10 @@ use orgadm::transport::grpc::pb;
 use tonic::transport::Channel;
 
 #[derive(Parser)]
-#[command(name = "orgadm-load", about = "Load generator for orgadm (loopback only)")]
+#[command(
+    name = "orgadm-load",
+    about = "Load generator for orgadm (loopback only)"
+)]
 struct Cli {
     #[command(subcommand)]
     scenario: Scenario,
@@ -70,17 +73,26 @@ fn orgadm_binary() -> anyhow::Result<PathBuf> {
     let dir = me.parent().context("no parent directory")?;
     let bin = dir.join("orgadm");
     if !bin.exists() {
-        bail!("{} not found: build it first (cargo build --release)", bin.display());
+        bail!(
+            "{} not found: build it first (cargo build --release)",
+            bin.display()
+        );
     }
     Ok(bin)
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn psql(admin: &str, sql: &str) -> anyhow::Result<()> {
-    let st = Command::new("psql").arg(admin).arg("-qAtc").arg(sql).status()?;
+    let st = Command::new("psql")
+        .arg(admin)
+        .arg("-qAtc")
+        .arg(sql)
+        .status()?;
     if !st.success() {
         bail!("psql failed: {sql}");
     }
@@ -92,38 +104,75 @@ impl Server {
         let bin = orgadm_binary()?;
         let dir = tempfile::tempdir()?;
         let (url, pg_drop) = match c.backend {
-            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("load.db").display()), None),
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("load.db").display()),
+                None,
+            ),
             Backend::Postgres => {
-                let admin = c.pg_url.clone().context("--pg-url or ORGADM_TEST_PG_URL is needed for postgres")?;
+                let admin = c
+                    .pg_url
+                    .clone()
+                    .context("--pg-url or ORGADM_TEST_PG_URL is needed for postgres")?;
                 let name = format!("orgadm_load_{}", std::process::id());
                 psql(&admin, &format!("DROP DATABASE IF EXISTS {name}"))?;
                 psql(&admin, &format!("CREATE DATABASE {name}"))?;
-                let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).context("bad PG URL")?;
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_owned())
+                    .context("bad PG URL")?;
                 (format!("{base}/{name}"), Some((admin, name)))
             }
         };
         let out = Command::new(&bin)
-            .args(["--database-url", &url, "client", "create", "--name", "load", "--role", "operator"])
+            .args([
+                "--database-url",
+                &url,
+                "client",
+                "create",
+                "--name",
+                "load",
+                "--role",
+                "operator",
+            ])
             .output()?;
         if !out.status.success() {
-            bail!("client create failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "client create failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
-        let token = String::from_utf8(out.stdout)?.lines().last().context("no token")?.to_owned();
+        let token = String::from_utf8(out.stdout)?
+            .lines()
+            .last()
+            .context("no token")?
+            .to_owned();
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
         let child = Command::new(&bin)
-            .args(["--database-url", &url, "--sqlite-synchronous", &c.sqlite_synchronous])
+            .args([
+                "--database-url",
+                &url,
+                "--sqlite-synchronous",
+                &c.sqlite_synchronous,
+            ])
             .args(["--db-pool-size", "16", "serve", "--listen", &addr])
             .env("ORGADM_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()?;
-        Ok(Self { child, addr, token, _dir: dir, pg_drop })
+        Ok(Self {
+            child,
+            addr,
+            token,
+            _dir: dir,
+            pg_drop,
+        })
     }
 
     /// Peak and current resident memory of the server, in MiB.
     fn memory(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         let kb = |key: &str| {
             status
                 .lines()
@@ -141,7 +190,10 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some((admin, name)) = self.pg_drop.take() {
-            let _ = psql(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            let _ = psql(
+                &admin,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
         }
     }
 }
@@ -149,9 +201,14 @@ impl Drop for Server {
 async fn connect(addr: &str) -> anyhow::Result<Channel> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match Channel::from_shared(format!("http://{addr}"))?.connect().await {
+        match Channel::from_shared(format!("http://{addr}"))?
+            .connect()
+            .await
+        {
             Ok(c) => return Ok(c),
-            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -171,8 +228,15 @@ fn org_ids(n: usize) -> (String, String) {
     let ogrn_check = body.parse::<u64>().unwrap_or(0) % 11 % 10;
     let inn9 = format!("77{:07}", n % 10_000_000);
     let w = [2, 4, 10, 3, 5, 9, 4, 6, 8];
-    let sum: u32 = inn9.chars().zip(w).map(|(c, w)| c.to_digit(10).unwrap_or(0) * w).sum();
-    (format!("{body}{ogrn_check}"), format!("{inn9}{}", sum % 11 % 10))
+    let sum: u32 = inn9
+        .chars()
+        .zip(w)
+        .map(|(c, w)| c.to_digit(10).unwrap_or(0) * w)
+        .sum();
+    (
+        format!("{body}{ogrn_check}"),
+        format!("{inn9}{}", sum % 11 % 10),
+    )
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -209,7 +273,8 @@ async fn run_orgs(c: Common) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..c.concurrency {
-        let mut orgs = pb::organization_service_client::OrganizationServiceClient::new(channel.clone());
+        let mut orgs =
+            pb::organization_service_client::OrganizationServiceClient::new(channel.clone());
         let token = server.token.clone();
         let next = next.clone();
         let count = c.count;
@@ -258,7 +323,10 @@ async fn run_orgs(c: Common) -> anyhow::Result<()> {
     let last = count_verify(&mut audit, &server.token).await?;
     println!(
         "scenario=orgs backend={} concurrency={} ok={} errors={} elapsed={:.2}s throughput={:.0}/s p50={:.2}ms p99={:.2}ms p999={:.2}ms server_peak_rss={:.1}MiB server_rss={:.1}MiB {}",
-        match c.backend { Backend::Sqlite => format!("sqlite(synchronous={})", c.sqlite_synchronous), Backend::Postgres => "postgres".into() },
+        match c.backend {
+            Backend::Sqlite => format!("sqlite(synchronous={})", c.sqlite_synchronous),
+            Backend::Postgres => "postgres".into(),
+        },
         c.concurrency,
         lat.len(),
         errors,
@@ -284,10 +352,18 @@ async fn count_verify(
     token: &str,
 ) -> anyhow::Result<String> {
     let v = audit
-        .verify_chain(authed(token, pb::VerifyChainRequest { organization_oid: 0 }))
+        .verify_chain(authed(
+            token,
+            pb::VerifyChainRequest {
+                organization_oid: 0,
+            },
+        ))
         .await?
         .into_inner();
-    Ok(format!("platform_chain_intact={} events={}", v.intact, v.events_checked))
+    Ok(format!(
+        "platform_chain_intact={} events={}",
+        v.intact, v.events_checked
+    ))
 }
 
 #[tokio::main]

@@ -14,6 +14,10 @@ const MAX_ATTEMPTS: u32 = 4;
 pub struct Db {
     pool: Arc<DbPool>,
     backend: Backend,
+    /// SQLite allows one writer at a time: this process queues its writers here (FIFO-ish, no
+    /// sleeping) instead of letting them poll the file lock; other processes still wait on the
+    /// busy timeout.
+    sqlite_writer: Option<Arc<std::sync::Mutex<()>>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -32,6 +36,8 @@ impl Db {
             let db = Self {
                 pool: Arc::new(pool),
                 backend,
+                sqlite_writer: (backend == Backend::Sqlite)
+                    .then(|| Arc::new(std::sync::Mutex::new(()))),
             };
             let mut c = db.get()?;
             let applied = conn::run_migrations(&mut c)?;
@@ -62,6 +68,11 @@ impl Db {
             let mut last = String::new();
             for _ in 0..MAX_ATTEMPTS {
                 let mut c = db.get()?;
+                // A poisoned lock only means another writer panicked; the database is consistent.
+                let _turn = db
+                    .sqlite_writer
+                    .as_ref()
+                    .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
                 match conn::write_tx(&mut c, &f) {
                     Err(ServiceError::Retry(m)) => last = m,
                     other => return other,

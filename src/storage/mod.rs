@@ -64,11 +64,25 @@ impl From<DieselError> for StorageError {
 }
 
 /// Takes the next ESIA-style OID (shared by persons and organisations), serialised in the
-/// database so replicas never hand out the same one.
+/// database so replicas never hand out the same one: a sequence on PostgreSQL (no row lock held
+/// to commit), the counter row on SQLite (whose writers are serialised anyway).
 pub fn next_oid(conn: &mut DbConnection) -> Result<i64, StorageError> {
     use schema::counters::dsl::*;
-    diesel::update(counters.find("oid"))
-        .set(value.eq(value + 1))
-        .execute(conn)?;
-    Ok(counters.find("oid").select(value).first(conn)?)
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            #[derive(QueryableByName)]
+            struct Next {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                oid: i64,
+            }
+            let n: Next = diesel::sql_query("SELECT nextval('oid_seq') AS oid").get_result(pg)?;
+            Ok(n.oid)
+        }
+        DbConnection::Sqlite(sq) => {
+            diesel::update(counters.find("oid"))
+                .set(value.eq(value + 1))
+                .execute(sq)?;
+            Ok(counters.find("oid").select(value).first(sq)?)
+        }
+    }
 }

@@ -6,3 +6,4 @@ DROP TABLE organizations;
 DROP TABLE persons;
 DROP TABLE counters;
 DROP FUNCTION audit_events_append_only();
+DROP SEQUENCE oid_seq;

@@ -4,6 +4,8 @@ CREATE TABLE counters (
     value BIGINT NOT NULL
 );
 INSERT INTO counters (name, value) VALUES ('oid', 1000000000);
+-- PostgreSQL hands out OIDs from a sequence: no row lock serialises registrations.
+CREATE SEQUENCE oid_seq START WITH 1000000001;
 
 CREATE TABLE persons (
     oid        BIGINT PRIMARY KEY NOT NULL,
