@@ -7,6 +7,7 @@ mod support;
 mod audit;
 mod authz;
 mod cli;
+mod contract;
 mod crash;
 mod organizations;
 mod persons;
