@@ -49,6 +49,10 @@ enum Command {
         /// Address to listen on, for gRPC and HTTP alike.
         #[arg(long, env = "ORGADM_LISTEN", default_value = app::DEFAULT_LISTEN)]
         listen: String,
+        /// The service's public base URL: powers of attorney name their status page under it
+        /// (`<URL>/poa/check-status?guid=…`).
+        #[arg(long, env = "ORGADM_PUBLIC_BASE_URL", default_value = orgadm::service::DEFAULT_PUBLIC_BASE_URL)]
+        public_base_url: String,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -112,8 +116,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     db.pool_size = cli.db.db_pool_size;
     db.sqlite_synchronous = cli.db.sqlite_synchronous.clone();
     match cli.command {
-        Command::Serve { listen } => {
-            let core = app::open(db, None).await?;
+        Command::Serve {
+            listen,
+            public_base_url,
+        } => {
+            if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://"))
+            {
+                anyhow::bail!(
+                    "--public-base-url must be an http:// or https:// URL, not {public_base_url:?}"
+                );
+            }
+            let core = app::open(db, None)
+                .await?
+                .with_public_base_url(&public_base_url);
             if core.count_active_clients().await? == 0 {
                 eprintln!(
                     "orgadm: this database has no API clients yet. Create the first operator credential with:\n  \

@@ -6,5 +6,7 @@ pub mod ids;
 pub mod organization;
 pub mod page;
 pub mod person;
+pub mod poa;
+pub mod power;
 
 pub use error::{FieldViolation, Violations};

@@ -171,3 +171,81 @@ pub fn read_audit(
         )),
     }
 }
+
+/// Adding to and changing the powers catalogue.
+pub fn manage_powers(caller: &Caller) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Operator => allow("operator"),
+        _ => deny(caller, "manage the powers catalogue"),
+    }
+}
+
+/// The catalogue is public to every authenticated caller: portals show it while drafting,
+/// vendors and auditors read the codes found in documents.
+pub fn read_powers(caller: &Caller) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Operator | Role::Portal | Role::Vendor | Role::Auditor => allow("any client"),
+    }
+}
+
+/// Drafting, editing and discarding an organisation's powers of attorney: its head, through a
+/// portal. (Re-delegation by a representative whose power of attorney allows it comes later.)
+pub fn draft_power_of_attorney(
+    caller: &Caller,
+    org: &Organization,
+) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Portal if acting_person(caller)? == org.head_oid => allow("head"),
+        Role::Portal => Err(ServiceError::denied(
+            "NOT_HEAD",
+            "only the organisation's head may issue its powers of attorney",
+        )),
+        _ => deny(caller, "draft powers of attorney"),
+    }
+}
+
+/// Reading one power of attorney and its document: the head, the representative, the
+/// operator, the organisation's auditors.
+pub fn read_power_of_attorney(
+    caller: &Caller,
+    org: &Organization,
+    representative: Option<i64>,
+) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Operator => allow("operator"),
+        Role::Auditor if caller.organization_oid.is_none() => allow("platform auditor"),
+        Role::Auditor if bound_to(caller, org.oid) => allow("organisation auditor"),
+        Role::Portal => {
+            let me = acting_person(caller)?;
+            if me == org.head_oid {
+                allow("head")
+            } else if Some(me) == representative {
+                allow("representative")
+            } else {
+                Err(ServiceError::denied(
+                    "NOT_PARTY",
+                    "only the head, the representative and auditors may read a power of attorney",
+                ))
+            }
+        }
+        _ => deny(caller, "read powers of attorney"),
+    }
+}
+
+/// Listing an organisation's powers of attorney: the head, the operator, its auditors.
+pub fn list_powers_of_attorney(
+    caller: &Caller,
+    org: &Organization,
+) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Operator => allow("operator"),
+        Role::Auditor if caller.organization_oid.is_none() => allow("platform auditor"),
+        Role::Auditor if bound_to(caller, org.oid) => allow("organisation auditor"),
+        Role::Portal if acting_person(caller)? == org.head_oid => allow("head"),
+        Role::Portal => Err(ServiceError::denied(
+            "NOT_HEAD",
+            "only the organisation's head may list its powers of attorney",
+        )),
+        _ => deny(caller, "list powers of attorney"),
+    }
+}

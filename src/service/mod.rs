@@ -11,6 +11,7 @@ pub mod error;
 pub mod idempotency;
 pub mod organizations;
 pub mod persons;
+pub mod powers;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use db::Db;
@@ -21,11 +22,27 @@ pub use error::ServiceError;
 pub struct Core {
     pub db: Db,
     pub clock: SharedClock,
+    /// The service's public base URL: the status pages of powers of attorney (`СведСист`)
+    /// live under it.
+    pub public_base_url: std::sync::Arc<str>,
 }
+
+/// The public base URL when none is configured.
+pub const DEFAULT_PUBLIC_BASE_URL: &str = "http://localhost:8080";
 
 impl Core {
     pub fn new(db: Db, clock: SharedClock) -> Self {
-        Self { db, clock }
+        Self {
+            db,
+            clock,
+            public_base_url: DEFAULT_PUBLIC_BASE_URL.into(),
+        }
+    }
+
+    /// Sets the public base URL (no trailing slash needed).
+    pub fn with_public_base_url(mut self, url: &str) -> Self {
+        self.public_base_url = url.trim_end_matches('/').into();
+        self
     }
 }
 

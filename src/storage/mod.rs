@@ -7,6 +7,8 @@ pub mod conn;
 pub mod idempotency;
 pub mod organizations;
 pub mod persons;
+pub mod poa;
+pub mod powers;
 pub mod schema;
 
 pub use conn::{Backend, DbConfig, DbConnection, DbPool, read_tx, write_tx};

@@ -104,3 +104,49 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_heads,
     audit_events,
 );
+
+diesel::table! {
+    powers (code) {
+        code -> Text,
+        name -> Text,
+        description -> Text,
+        context_kind -> Text,
+        source -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    powers_of_attorney (number) {
+        number -> Text,
+        organization_oid -> BigInt,
+        state -> Text,
+        origin -> Text,
+        internal_number -> Text,
+        principal_person_oid -> BigInt,
+        representative_person_oid -> Nullable<BigInt>,
+        start_date -> Date,
+        end_date -> Date,
+        redelegation -> Text,
+        revocable -> Bool,
+        document -> Binary,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    poa_powers (number, position) {
+        number -> Text,
+        position -> Integer,
+        power_code -> Text,
+        information_system -> Text,
+    }
+}
+
+diesel::joinable!(poa_powers -> powers_of_attorney (number));
+diesel::allow_tables_to_appear_in_same_query!(powers_of_attorney, poa_powers);

@@ -14,9 +14,10 @@ use super::grpc::organizations::OrganizationApi;
 use super::grpc::pb::{
     self, audit_service_server::AuditServiceServer,
     organization_service_server::OrganizationServiceServer,
-    person_service_server::PersonServiceServer,
+    person_service_server::PersonServiceServer, power_service_server::PowerServiceServer,
 };
 use super::grpc::persons::PersonApi;
+use super::grpc::powers::PowerApi;
 use super::http::{self, Readiness};
 use crate::service::Core;
 
@@ -25,6 +26,8 @@ pub const SERVICE_NAMES: &[&str] = &[
     "orgadm.v1.PersonService",
     "orgadm.v1.OrganizationService",
     "orgadm.v1.AuditService",
+    "orgadm.v1.PowerService",
+    "orgadm.v1.PowerOfAttorneyService",
 ];
 
 /// Serves until `shutdown` resolves; readiness and health flip to serving once accepting and
@@ -50,6 +53,8 @@ pub async fn serve(
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let audit = AuditServiceServer::new(AuditApi { core: core.clone() })
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let powers = PowerServiceServer::new(PowerApi { core: core.clone() })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
 
     let grpc = tonic::service::Routes::new(health_service)
         .add_service(reflection)
@@ -57,6 +62,7 @@ pub async fn serve(
         .add_service(Authenticated::new(core.clone(), persons))
         .add_service(Authenticated::new(core.clone(), orgs))
         .add_service(Authenticated::new(core.clone(), audit))
+        .add_service(Authenticated::new(core.clone(), powers))
         .into_axum_router();
     let ready = Readiness::default();
     let app = grpc

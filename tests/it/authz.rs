@@ -87,6 +87,11 @@ async fn authorization_matrix(s: &TestServer) {
             "ListEventsPlatform",
             [true, false, false, false, false, false, true],
         ),
+        (
+            "CreatePower",
+            [true, false, false, false, false, false, false],
+        ),
+        ("ListPowers", [true, true, true, true, true, true, true]),
     ];
     let mut n = 0u32;
     for (rpc, expected) in matrix {
@@ -213,6 +218,22 @@ async fn authorization_matrix(s: &TestServer) {
                         organization_oid: 0,
                         ..Default::default()
                     })
+                    .await
+                    .map(|_| ()),
+                "CreatePower" => api
+                    .powers
+                    .create_power(pb::CreatePowerRequest {
+                        code: format!("09.000.{n:03}"),
+                        name: "Полномочие".into(),
+                        description: "Описание".into(),
+                        context: pb::PowerContext::None as i32,
+                        ..Default::default()
+                    })
+                    .await
+                    .map(|_| ()),
+                "ListPowers" => api
+                    .powers
+                    .list_powers(pb::ListPowersRequest::default())
                     .await
                     .map(|_| ()),
                 other => panic!("unknown rpc {other}"),

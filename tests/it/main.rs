@@ -11,4 +11,5 @@ mod contract;
 mod crash;
 mod organizations;
 mod persons;
+mod powers;
 mod server;

@@ -206,6 +206,7 @@ pub struct Api {
     pub persons: pb::person_service_client::PersonServiceClient<Intercepted>,
     pub orgs: pb::organization_service_client::OrganizationServiceClient<Intercepted>,
     pub audit: pb::audit_service_client::AuditServiceClient<Intercepted>,
+    pub powers: pb::power_service_client::PowerServiceClient<Intercepted>,
 }
 
 impl Api {
@@ -220,7 +221,11 @@ impl Api {
                 ch.clone(),
                 auth.clone(),
             ),
-            audit: pb::audit_service_client::AuditServiceClient::with_interceptor(ch, auth),
+            audit: pb::audit_service_client::AuditServiceClient::with_interceptor(
+                ch.clone(),
+                auth.clone(),
+            ),
+            powers: pb::power_service_client::PowerServiceClient::with_interceptor(ch, auth),
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod convert;
 pub mod organizations;
 pub mod persons;
+pub mod powers;
 pub mod status;
 
 /// Code generated from `proto/orgadm/v1` by `build.rs`.
