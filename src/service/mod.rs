@@ -11,6 +11,7 @@ pub mod error;
 pub mod idempotency;
 pub mod organizations;
 pub mod persons;
+pub mod poa;
 pub mod powers;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};

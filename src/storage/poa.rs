@@ -270,3 +270,16 @@ pub fn list(
         })
         .collect()
 }
+
+/// When the power of attorney was revoked, if it was.
+pub fn revoked_at(
+    conn: &mut DbConnection,
+    number: &str,
+) -> Result<Option<NaiveDateTime>, StorageError> {
+    use super::schema::poa_revocations;
+    Ok(poa_revocations::table
+        .find(number)
+        .select(poa_revocations::revoked_at)
+        .first(conn)
+        .optional()?)
+}

@@ -150,3 +150,22 @@ diesel::table! {
 
 diesel::joinable!(poa_powers -> powers_of_attorney (number));
 diesel::allow_tables_to_appear_in_same_query!(powers_of_attorney, poa_powers);
+
+diesel::table! {
+    poa_signatures (number) {
+        number -> Text,
+        signature -> Binary,
+        signer_certificate -> Binary,
+        signing_time -> Nullable<Timestamp>,
+        signed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    poa_revocations (number) {
+        number -> Text,
+        document -> Binary,
+        signature -> Binary,
+        revoked_at -> Timestamp,
+    }
+}

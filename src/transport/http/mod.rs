@@ -1,4 +1,7 @@
-//! Plain HTTP beside gRPC: liveness and readiness now; the public token endpoint later.
+//! Plain HTTP beside gRPC: liveness and readiness, the public status check of powers of
+//! attorney and document downloads; the public token endpoint later.
+pub mod error;
+pub mod poa;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +28,7 @@ impl Readiness {
 }
 
 #[derive(Clone)]
-struct HttpState {
+pub struct HttpState {
     core: Core,
     ready: Readiness,
 }
@@ -34,6 +37,11 @@ pub fn router(core: Core, ready: Readiness) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/poa/check-status", get(poa::check_status))
+        .route(
+            "/v1/powers-of-attorney/{number}/document",
+            get(poa::download_document),
+        )
         .with_state(HttpState { core, ready })
 }
 
@@ -67,4 +75,30 @@ async fn readyz(State(s): State<HttpState>) -> (StatusCode, &'static str) {
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n")
         }
     }
+}
+
+/// The caller of an HTTP request, from the same headers gRPC uses.
+pub async fn authenticate(
+    core: &Core,
+    headers: &axum::http::HeaderMap,
+) -> Result<crate::domain::caller::Caller, crate::service::ServiceError> {
+    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let bearer = h("authorization").and_then(|v| {
+        v.strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+    });
+    let person = match h("x-orgadm-person").map(str::trim) {
+        None | Some("") => None,
+        Some(p) => Some(p.parse::<i64>().ok().filter(|o| *o > 0).ok_or_else(|| {
+            crate::service::ServiceError::invalid(
+                "x-orgadm-person",
+                "must be the OID of the person the portal acts for",
+            )
+        })?),
+    };
+    let request_id = h("x-request-id")
+        .filter(|r| !r.is_empty() && r.len() <= 128 && r.is_ascii())
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    core.authenticate(bearer, person, request_id).await
 }
