@@ -12,3 +12,5 @@ mod crash;
 mod organizations;
 mod persons;
 mod server;
+mod xml_emchd;
+mod xml_import;
