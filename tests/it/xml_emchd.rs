@@ -327,6 +327,7 @@ fn xml_validate_reports_every_bad_field_at_once() {
     poa.representative.birth_date = Some(d("2027-01-01"));
     poa.powers[0].code = "SHORT".into();
     poa.powers.push(api_key_power());
+    poa.powers.push(api_key_power());
     let err = poa.validate().unwrap_err();
     assert_eq!(err.kind(), "INVALID");
     let orgadm::xml::XmlError::Invalid(fields) = poa.render().unwrap_err() else {
@@ -345,7 +346,7 @@ fn xml_validate_reports_every_bad_field_at_once() {
         "representative.name.surname",
         "representative.birth_date",
         "powers[0].code",
-        "powers[1].code",
+        "powers[2].code",
     ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
