@@ -1,10 +1,11 @@
 //! orgadm: the organisation-administration service of an ESIA-style identity ecosystem.
 //!
 //! Layers (one-way): `transport` → `service` → `domain`; `service` → `storage` → `domain`;
-//! `crypto` is a leaf. See `docs/ARCHITECTURE.md`.
+//! `crypto` and `xml` are leaves. See `docs/ARCHITECTURE.md`.
 pub mod app;
 pub mod crypto;
 pub mod domain;
 pub mod service;
 pub mod storage;
 pub mod transport;
+pub mod xml;

@@ -13,3 +13,5 @@ mod organizations;
 mod persons;
 mod powers;
 mod server;
+mod xml_emchd;
+mod xml_import;
