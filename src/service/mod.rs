@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod organizations;
 pub mod persons;
 pub mod poa;
+pub mod poa_drafts;
 pub mod powers;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};

@@ -14,9 +14,12 @@ use super::grpc::organizations::OrganizationApi;
 use super::grpc::pb::{
     self, audit_service_server::AuditServiceServer,
     organization_service_server::OrganizationServiceServer,
-    person_service_server::PersonServiceServer, power_service_server::PowerServiceServer,
+    person_service_server::PersonServiceServer,
+    power_of_attorney_service_server::PowerOfAttorneyServiceServer,
+    power_service_server::PowerServiceServer,
 };
 use super::grpc::persons::PersonApi;
+use super::grpc::poa::PoaApi;
 use super::grpc::powers::PowerApi;
 use super::http::{self, Readiness};
 use crate::service::Core;
@@ -55,6 +58,8 @@ pub async fn serve(
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let powers = PowerServiceServer::new(PowerApi { core: core.clone() })
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let poas = PowerOfAttorneyServiceServer::new(PoaApi { core: core.clone() })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
 
     let grpc = tonic::service::Routes::new(health_service)
         .add_service(reflection)
@@ -63,6 +68,7 @@ pub async fn serve(
         .add_service(Authenticated::new(core.clone(), orgs))
         .add_service(Authenticated::new(core.clone(), audit))
         .add_service(Authenticated::new(core.clone(), powers))
+        .add_service(Authenticated::new(core.clone(), poas))
         .into_axum_router();
     let ready = Readiness::default();
     let app = grpc

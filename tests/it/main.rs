@@ -11,6 +11,7 @@ mod contract;
 mod crash;
 mod organizations;
 mod persons;
+mod poa;
 mod powers;
 mod server;
 mod xml_emchd;

@@ -207,6 +207,7 @@ pub struct Api {
     pub orgs: pb::organization_service_client::OrganizationServiceClient<Intercepted>,
     pub audit: pb::audit_service_client::AuditServiceClient<Intercepted>,
     pub powers: pb::power_service_client::PowerServiceClient<Intercepted>,
+    pub poa: pb::power_of_attorney_service_client::PowerOfAttorneyServiceClient<Intercepted>,
 }
 
 impl Api {
@@ -225,7 +226,14 @@ impl Api {
                 ch.clone(),
                 auth.clone(),
             ),
-            powers: pb::power_service_client::PowerServiceClient::with_interceptor(ch, auth),
+            powers: pb::power_service_client::PowerServiceClient::with_interceptor(
+                ch.clone(),
+                auth.clone(),
+            ),
+            poa:
+                pb::power_of_attorney_service_client::PowerOfAttorneyServiceClient::with_interceptor(
+                    ch, auth,
+                ),
         }
     }
 }
@@ -368,4 +376,25 @@ pub fn exec_sql(db: &TestDb, sql: &str) -> Result<(), String> {
         let mut c = diesel::SqliteConnection::establish(path).map_err(|e| e.to_string())?;
         c.batch_execute(sql).map_err(|e| e.to_string())
     }
+}
+
+/// A minimal HTTP/1.1 GET with extra headers over a TCP socket: (status, head, body bytes).
+pub async fn http_get(url: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut sock = tokio::net::TcpStream::connect(host).await.unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let req = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n");
+    sock.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    sock.read_to_end(&mut buf).await.unwrap();
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&buf[..split]).to_string();
+    let body = buf[split + 4..].to_vec();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head, body)
 }

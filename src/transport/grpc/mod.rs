@@ -4,6 +4,7 @@ pub mod auth;
 pub mod convert;
 pub mod organizations;
 pub mod persons;
+pub mod poa;
 pub mod powers;
 pub mod status;
 
