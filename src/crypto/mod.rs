@@ -1,2 +1,8 @@
 //! GOST cryptography (a leaf module: knows nothing of gRPC or storage).
+//!
+//! No well-kept Rust crate implements GOST R 34.10-2012, so the signature scheme is written here on
+//! `crypto-bigint`; hashing comes from the `streebog` crate, certificate parsing from `x509-parser`.
+pub mod error;
 pub mod streebog;
+
+pub use error::{CryptoError, CryptoResult};
