@@ -9,6 +9,8 @@ mod authz;
 mod cli;
 mod contract;
 mod crash;
+mod crypto_cms;
+mod crypto_pki;
 mod organizations;
 mod persons;
 mod server;
