@@ -49,12 +49,22 @@ enum Command {
         /// Address to listen on, for gRPC and HTTP alike.
         #[arg(long, env = "ORGADM_LISTEN", default_value = app::DEFAULT_LISTEN)]
         listen: String,
+        /// The service's GOST signing key (PKCS#8 PEM, made by `orgadm pki init`); with
+        /// --signing-cert. Refused at start when it does not match the certificate.
+        #[arg(long, env = "ORGADM_SIGNING_KEY", requires = "signing_cert")]
+        signing_key: Option<std::path::PathBuf>,
+        /// The certificate of the signing key (PEM or DER).
+        #[arg(long, env = "ORGADM_SIGNING_CERT", requires = "signing_key")]
+        signing_cert: Option<std::path::PathBuf>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage API clients (the credentials portals, vendor systems and auditors call with).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// The service signing key, and signature tools for compliance officers (no database needed).
+    #[command(subcommand)]
+    Pki(orgadm::cli::pki::PkiCommand),
 }
 
 #[derive(Subcommand)]
@@ -98,6 +108,15 @@ fn init_tracing(format: &str) {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(&cli.log_format);
+    if let Command::Pki(cmd) = cli.command {
+        return match orgadm::cli::pki::run(cmd) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("orgadm: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -112,8 +131,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     db.pool_size = cli.db.db_pool_size;
     db.sqlite_synchronous = cli.db.sqlite_synchronous.clone();
     match cli.command {
-        Command::Serve { listen } => {
-            let core = app::open(db, None).await?;
+        Command::Serve {
+            listen,
+            signing_key,
+            signing_cert,
+        } => {
+            // Load the signing key before touching the database: a wrong key stops the start.
+            let signer = match (signing_key, signing_cert) {
+                (Some(k), Some(c)) => Some(app::load_signer(&k, &c)?),
+                _ => None,
+            };
+            let mut core = app::open(db, None).await?;
+            if let Some(s) = signer {
+                core = core.with_signer(s);
+            }
             if core.count_active_clients().await? == 0 {
                 eprintln!(
                     "orgadm: this database has no API clients yet. Create the first operator credential with:\n  \
@@ -132,6 +163,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Client(c) => client(db, c).await,
+        Command::Pki(_) => Ok(()),
     }
 }
 

@@ -179,7 +179,7 @@ fn short_name(oid: &str) -> Option<&'static str> {
 }
 
 /// `CN=…, O=…, OGRN=…` in the certificate's order, with the Russian attribute names spelled out.
-fn name_to_string(name: &X509Name<'_>) -> String {
+pub(crate) fn name_to_string(name: &X509Name<'_>) -> String {
     let mut parts = Vec::new();
     for rdn in name.iter_rdn() {
         for atv in rdn.iter() {

@@ -260,6 +260,11 @@ impl ServiceSigner {
         super::cms::sign_detached(&self.key, &self.cert, content, at)
     }
 
+    /// An attached CAdES-BES signature (the content inside).
+    pub fn sign_attached(&self, content: &[u8], at: DateTime<Utc>) -> CryptoResult<Vec<u8>> {
+        super::cms::sign_attached(&self.key, &self.cert, content, at)
+    }
+
     /// A JWT signed with the service key.
     pub fn sign_jwt(
         &self,

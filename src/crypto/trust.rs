@@ -12,7 +12,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use x509_parser::prelude::{CertificateRevocationList, FromDer};
 
-use super::cert::{Certificate, verify_with_algorithm};
+use super::cert::{Certificate, name_to_string, verify_with_algorithm};
 use super::encoding::{from_unix, hex_colon, looks_like_pem, pem_blocks, trim_be};
 use super::error::{CryptoError, CryptoResult};
 
@@ -56,7 +56,7 @@ impl Crl {
             tbs: tbs.as_ref().to_vec(),
             signature_algorithm: crl.signature_algorithm.algorithm.to_id_string(),
             signature: crl.signature_value.data.to_vec(),
-            issuer: tbs.issuer.to_string(),
+            issuer: name_to_string(&tbs.issuer),
             issuer_raw: tbs.issuer.as_raw().to_vec(),
             this_update: from_unix(tbs.this_update.timestamp())?,
             next_update: tbs

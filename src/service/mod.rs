@@ -21,11 +21,24 @@ pub use error::ServiceError;
 pub struct Core {
     pub db: Db,
     pub clock: SharedClock,
+    /// The service's GOST signing key and certificate (`serve --signing-key --signing-cert`), used
+    /// to sign exports and tokens; `None` when not configured.
+    pub signer: Option<std::sync::Arc<crate::crypto::service_key::ServiceSigner>>,
 }
 
 impl Core {
     pub fn new(db: Db, clock: SharedClock) -> Self {
-        Self { db, clock }
+        Self {
+            db,
+            clock,
+            signer: None,
+        }
+    }
+
+    /// The same core with the service signing key.
+    pub fn with_signer(mut self, signer: crate::crypto::service_key::ServiceSigner) -> Self {
+        self.signer = Some(std::sync::Arc::new(signer));
+        self
     }
 }
 

@@ -9,6 +9,7 @@ mod authz;
 mod cli;
 mod contract;
 mod crash;
+mod crypto_cli;
 mod crypto_cms;
 mod crypto_pki;
 mod organizations;
