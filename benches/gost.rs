@@ -17,10 +17,14 @@ const SETS: [(&str, ParamSet); 7] = [
 fn signatures(c: &mut Criterion) {
     let mut g = c.benchmark_group("gost3410");
     for (label, ps) in SETS {
-        let Ok(key) = PrivateKey::generate(ps) else { return };
+        let Ok(key) = PrivateKey::generate(ps) else {
+            return;
+        };
         let public = key.public_key();
         let digest: Vec<u8> = (0..ps.size()).map(|i| (i * 37 + 5) as u8).collect();
-        let Ok(sig) = key.sign_digest(&digest) else { return };
+        let Ok(sig) = key.sign_digest(&digest) else {
+            return;
+        };
         g.bench_with_input(BenchmarkId::new("sign", label), &digest, |b, d| {
             b.iter(|| key.sign_digest(black_box(d)))
         });
@@ -35,8 +39,12 @@ fn streebog(c: &mut Criterion) {
     let buf = vec![0xa5u8; 8192];
     let mut g = c.benchmark_group("streebog");
     g.throughput(Throughput::Bytes(buf.len() as u64));
-    g.bench_function("256 over 8 KiB", |b| b.iter(|| streebog256(black_box(&buf))));
-    g.bench_function("512 over 8 KiB", |b| b.iter(|| streebog512(black_box(&buf))));
+    g.bench_function("256 over 8 KiB", |b| {
+        b.iter(|| streebog256(black_box(&buf)))
+    });
+    g.bench_function("512 over 8 KiB", |b| {
+        b.iter(|| streebog512(black_box(&buf)))
+    });
     g.finish();
 }
 

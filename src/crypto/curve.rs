@@ -111,7 +111,11 @@ pub(crate) fn raw_params(ps: ParamSet) -> RawParams {
 /// a malformed one would give a curve whose self-check fails, see `Curve::new`).
 fn hex_uint<const N: usize>(s: &str) -> Uint<N> {
     let mut be = vec![0u8; N * 8];
-    let Ok(bytes) = hex::decode(if s.len() % 2 == 1 { format!("0{s}") } else { s.to_string() }) else {
+    let Ok(bytes) = hex::decode(if s.len() % 2 == 1 {
+        format!("0{s}")
+    } else {
+        s.to_string()
+    }) else {
         return Uint::ZERO;
     };
     if bytes.len() > be.len() {
@@ -160,7 +164,10 @@ where
         let q_uint: Uint<N> = hex_uint(raw.q);
         let q: Odd<Uint<N>> = Option::from(Odd::new(q_uint))?;
         let q_params = MontyParams::new_vartime(q);
-        let g = Affine { x: f.from_uint(&hex_uint(raw.x)), y: f.from_uint(&hex_uint(raw.y)) };
+        let g = Affine {
+            x: f.from_uint(&hex_uint(raw.x)),
+            y: f.from_uint(&hex_uint(raw.y)),
+        };
         let mut curve = Curve {
             ps,
             a_is_minus3: a == minus3,
@@ -181,10 +188,20 @@ where
         curve.table = CombTable::build(&curve, &g);
         Some(curve)
     }
-
 }
 
 impl<const N: usize> Curve<N> {
+    /// a·x (−3x by additions when a ≡ −3; the choice depends only on the public curve).
+    #[inline(always)]
+    pub(crate) fn mul_a(&self, x: &Fe<N>) -> Fe<N> {
+        if self.a_is_minus3 {
+            let f = &self.f;
+            f.neg(&f.add(&f.dbl(x), x))
+        } else {
+            self.f.mul(&self.a, x)
+        }
+    }
+
     /// y² = x³ + ax + b.
     pub(crate) fn is_on_curve(&self, pt: &Affine<N>) -> bool {
         let f = &self.f;
@@ -197,10 +214,19 @@ impl<const N: usize> Curve<N> {
     }
 }
 
-static CURVES_256: [OnceLock<Option<Curve<4>>>; 5] =
-    [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
-static CURVES_512: [OnceLock<Option<Curve<8>>>; 4] =
-    [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+static CURVES_256: [OnceLock<Option<Curve<4>>>; 5] = [
+    OnceLock::new(),
+    OnceLock::new(),
+    OnceLock::new(),
+    OnceLock::new(),
+    OnceLock::new(),
+];
+static CURVES_512: [OnceLock<Option<Curve<8>>>; 4] = [
+    OnceLock::new(),
+    OnceLock::new(),
+    OnceLock::new(),
+    OnceLock::new(),
+];
 
 /// The 256-bit curve of a parameter set (built once), `None` for a 512-bit set.
 pub(crate) fn curve256(ps: ParamSet) -> Option<&'static Curve<4>> {

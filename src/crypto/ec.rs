@@ -21,7 +21,10 @@ pub(crate) struct Affine<const N: usize> {
 
 impl<const N: usize> ConditionallySelectable for Affine<N> {
     fn conditional_select(a: &Self, b: &Self, choice: Choice) -> Self {
-        Affine { x: Fe::conditional_select(&a.x, &b.x, choice), y: Fe::conditional_select(&a.y, &b.y, choice) }
+        Affine {
+            x: Fe::conditional_select(&a.x, &b.x, choice),
+            y: Fe::conditional_select(&a.y, &b.y, choice),
+        }
     }
 }
 
@@ -93,7 +96,9 @@ where
             }
             base = jadd(c, &cur, &base);
         }
-        CombTable { pts: batch_to_affine(c, &jac) }
+        CombTable {
+            pts: batch_to_affine(c, &jac),
+        }
     }
 
     #[inline(always)]
@@ -120,10 +125,18 @@ where
     Uint<N>: Invertible,
 {
     pub(crate) fn infinity(c: &Curve<N>) -> Self {
-        Jacobian { x: c.f.one, y: c.f.one, z: c.f.zero() }
+        Jacobian {
+            x: c.f.one,
+            y: c.f.one,
+            z: c.f.zero(),
+        }
     }
     pub(crate) fn from_affine(c: &Curve<N>, a: &Affine<N>) -> Self {
-        Jacobian { x: a.x, y: a.y, z: c.f.one }
+        Jacobian {
+            x: a.x,
+            y: a.y,
+            z: c.f.one,
+        }
     }
     pub(crate) fn is_infinity(&self, c: &Curve<N>) -> bool {
         bool::from(c.f.is_zero(&self.z))
@@ -138,10 +151,17 @@ where
         let zi = f.invert_vartime(&self.z);
         let zi2 = f.sqr(&zi);
         let zi3 = f.mul(&zi2, &zi);
-        Some(Affine { x: f.mul(&self.x, &zi2), y: f.mul(&self.y, &zi3) })
+        Some(Affine {
+            x: f.mul(&self.x, &zi2),
+            y: f.mul(&self.y, &zi3),
+        })
     }
     fn neg(&self, c: &Curve<N>) -> Self {
-        Jacobian { x: self.x, y: c.f.neg(&self.y), z: self.z }
+        Jacobian {
+            x: self.x,
+            y: c.f.neg(&self.y),
+            z: self.z,
+        }
     }
 }
 
@@ -165,7 +185,11 @@ where
         let g2 = f.sqr(&gamma);
         let g8 = f.dbl(&f.dbl(&f.dbl(&g2)));
         let y3 = f.sub(&f.mul(&alpha, &f.sub(&beta4, &x3)), &g8);
-        Jacobian { x: x3, y: y3, z: z3 }
+        Jacobian {
+            x: x3,
+            y: y3,
+            z: z3,
+        }
     } else {
         // dbl-2007-bl
         let xx = f.sqr(&p.x);
@@ -204,7 +228,11 @@ where
     let h = f.sub(&u2, &u1);
     let r = f.dbl(&f.sub(&s2, &s1));
     if bool::from(f.is_zero(&h)) {
-        return if bool::from(f.is_zero(&r)) { jdbl(c, p) } else { Jacobian::infinity(c) };
+        return if bool::from(f.is_zero(&r)) {
+            jdbl(c, p)
+        } else {
+            Jacobian::infinity(c)
+        };
     }
     let i = f.sqr(&f.dbl(&h));
     let j = f.mul(&h, &i);
@@ -212,7 +240,11 @@ where
     let x3 = f.sub(&f.sub(&f.sqr(&r), &j), &f.dbl(&v));
     let y3 = f.sub(&f.mul(&r, &f.sub(&v, &x3)), &f.dbl(&f.mul(&s1, &j)));
     let z3 = f.mul(&f.sub(&f.sub(&f.sqr(&f.add(&p.z, &q.z)), &z1z1), &z2z2), &h);
-    Jacobian { x: x3, y: y3, z: z3 }
+    Jacobian {
+        x: x3,
+        y: y3,
+        z: z3,
+    }
 }
 
 /// Jacobian + affine, variable time.
@@ -232,7 +264,11 @@ where
     let h = f.sub(&u2, &p.x);
     let r = f.dbl(&f.sub(&s2, &p.y));
     if bool::from(f.is_zero(&h)) {
-        return if bool::from(f.is_zero(&r)) { jdbl(c, p) } else { Jacobian::infinity(c) };
+        return if bool::from(f.is_zero(&r)) {
+            jdbl(c, p)
+        } else {
+            Jacobian::infinity(c)
+        };
     }
     let hh = f.sqr(&h);
     let i = f.dbl(&f.dbl(&hh));
@@ -241,7 +277,11 @@ where
     let x3 = f.sub(&f.sub(&f.sqr(&r), &j), &f.dbl(&v));
     let y3 = f.sub(&f.mul(&r, &f.sub(&v, &x3)), &f.dbl(&f.mul(&p.y, &j)));
     let z3 = f.sub(&f.sub(&f.sqr(&f.add(&p.z, &h)), &z1z1), &hh);
-    Jacobian { x: x3, y: y3, z: z3 }
+    Jacobian {
+        x: x3,
+        y: y3,
+        z: z3,
+    }
 }
 
 /// Normalises many Jacobian points (none at infinity) with one inversion.
@@ -262,7 +302,10 @@ where
         let zi = f.mul(&inv, &prefix[k]);
         inv = f.mul(&inv, &p.z);
         let zi2 = f.sqr(&zi);
-        out[k] = Affine { x: f.mul(&p.x, &zi2), y: f.mul(&p.y, &f.mul(&zi2, &zi)) };
+        out[k] = Affine {
+            x: f.mul(&p.x, &zi2),
+            y: f.mul(&p.y, &f.mul(&zi2, &zi)),
+        };
     }
     out
 }
@@ -270,7 +313,11 @@ where
 /// Complete mixed addition (Renes–Costello–Batina 2016, general a): P (projective) + Q (affine).
 /// Correct for every pair of points of odd order, including P = ∞ and P = ±Q. Constant time.
 #[inline(always)]
-pub(crate) fn padd_mixed<const N: usize>(c: &Curve<N>, p: &Projective<N>, q: &Affine<N>) -> Projective<N>
+pub(crate) fn padd_mixed<const N: usize>(
+    c: &Curve<N>,
+    p: &Projective<N>,
+    q: &Affine<N>,
+) -> Projective<N>
 where
     Uint<N>: Invertible,
 {
@@ -278,19 +325,26 @@ where
     let t0 = f.mul(&p.x, &q.x);
     let t1 = f.mul(&p.y, &q.y);
     let t2 = p.z;
-    let t3 = f.sub(&f.sub(&f.mul(&f.add(&p.x, &p.y), &f.add(&q.x, &q.y)), &t0), &t1);
+    let t3 = f.sub(
+        &f.sub(&f.mul(&f.add(&p.x, &p.y), &f.add(&q.x, &q.y)), &t0),
+        &t1,
+    );
     let t4 = f.add(&p.x, &f.mul(&q.x, &p.z));
     let t5 = f.add(&p.y, &f.mul(&q.y, &p.z));
-    let m = f.add(&f.mul(&c.a, &t4), &f.mul(&c.b3, &t2));
+    let m = f.add(&c.mul_a(&t4), &f.mul(&c.b3, &t2));
     let minus = f.sub(&t1, &m);
     let plus = f.add(&t1, &m);
-    let at2 = f.mul(&c.a, &t2);
+    let at2 = c.mul_a(&t2);
     let u = f.add(&f.add(&f.dbl(&t0), &t0), &at2);
-    let w = f.add(&f.mul(&c.a, &f.sub(&t0, &at2)), &f.mul(&c.b3, &t4));
+    let w = f.add(&c.mul_a(&f.sub(&t0, &at2)), &f.mul(&c.b3, &t4));
     let x3 = f.sub(&f.mul(&t3, &minus), &f.mul(&t5, &w));
     let y3 = f.add(&f.mul(&u, &w), &f.mul(&plus, &minus));
     let z3 = f.add(&f.mul(&t5, &plus), &f.mul(&t3, &u));
-    Projective { x: x3, y: y3, z: z3 }
+    Projective {
+        x: x3,
+        y: y3,
+        z: z3,
+    }
 }
 
 /// k·P for the base point P, constant time in k (k < 2^(64N), any value; k = 0 gives ∞).
@@ -299,7 +353,11 @@ where
     Uint<N>: Invertible,
 {
     let f = &c.f;
-    let mut acc = Projective { x: f.zero(), y: f.one, z: f.zero() };
+    let mut acc = Projective {
+        x: f.zero(),
+        y: f.one,
+        z: f.zero(),
+    };
     for i in 0..CombTable::<N>::windows() {
         let d = (k[i / 16] >> ((i % 16) * 4)) & 0xf;
         let pt = c.table.select_ct(i, d);
@@ -309,17 +367,48 @@ where
     acc
 }
 
-/// The affine x of a projective point, constant time (∞ gives x = 0).
-pub(crate) fn projective_x_ct<const N: usize>(c: &Curve<N>, p: &Projective<N>) -> Fe<N>
+/// The affine x of a projective point (∞ gives x = 0). The inversion is blinded: Z·β is inverted
+/// in variable time for a random non-zero β (uniform and independent of Z, so its timing reveals
+/// nothing about the secret scalar), then multiplied by β again.
+pub(crate) fn projective_x_blinded<const N: usize>(
+    c: &Curve<N>,
+    p: &Projective<N>,
+    beta: &Fe<N>,
+) -> Fe<N>
 where
     Uint<N>: Invertible,
 {
-    let zi = c.f.invert(&p.z);
-    c.f.mul(&p.x, &zi)
+    let f = &c.f;
+    let zi = f.mul(&f.invert_vartime(&f.mul(&p.z, beta)), beta);
+    f.mul(&p.x, &zi)
 }
 
-/// The affine point of a projective one, constant time; `None` at infinity.
-pub(crate) fn projective_to_affine_ct<const N: usize>(c: &Curve<N>, p: &Projective<N>) -> Option<Affine<N>>
+/// The affine point of a projective one (blinded inversion as above); `None` at infinity.
+pub(crate) fn projective_to_affine_blinded<const N: usize>(
+    c: &Curve<N>,
+    p: &Projective<N>,
+    beta: &Fe<N>,
+) -> Option<Affine<N>>
+where
+    Uint<N>: Invertible,
+{
+    let f = &c.f;
+    if bool::from(f.is_zero(&p.z)) {
+        return None;
+    }
+    let zi = f.mul(&f.invert_vartime(&f.mul(&p.z, beta)), beta);
+    Some(Affine {
+        x: f.mul(&p.x, &zi),
+        y: f.mul(&p.y, &zi),
+    })
+}
+
+/// The affine point of a projective one, constant-time inversion (tests).
+#[cfg(test)]
+pub(crate) fn projective_to_affine_ct<const N: usize>(
+    c: &Curve<N>,
+    p: &Projective<N>,
+) -> Option<Affine<N>>
 where
     Uint<N>: Invertible,
 {
@@ -327,7 +416,10 @@ where
         return None;
     }
     let zi = c.f.invert(&p.z);
-    Some(Affine { x: c.f.mul(&p.x, &zi), y: c.f.mul(&p.y, &zi) })
+    Some(Affine {
+        x: c.f.mul(&p.x, &zi),
+        y: c.f.mul(&p.y, &zi),
+    })
 }
 
 /// Width-w NAF digits of k, least significant first.
@@ -344,7 +436,11 @@ fn wnaf<const N: usize>(k: &Uint<N>, w: u32) -> Vec<i8> {
     while !is_zero(&limbs) && pos < out.len() {
         if limbs[0] & 1 == 1 {
             let m = limbs[0] & (window - 1);
-            let d: i64 = if m >= window / 2 { m as i64 - window as i64 } else { m as i64 };
+            let d: i64 = if m >= window / 2 {
+                m as i64 - window as i64
+            } else {
+                m as i64
+            };
             out[pos] = d as i8;
             // limbs -= d
             if d >= 0 {
@@ -392,21 +488,37 @@ pub(crate) fn double_mul_vartime<const N: usize>(
 where
     Uint<N>: Invertible,
 {
-    // odd multiples Q, 3Q, …, 15Q
+    // odd multiples Q, 3Q, …, (2^(w−1) − 1)Q, normalised to affine with one inversion
+    const W: u32 = 6;
     let qj = Jacobian::from_affine(c, q);
     let q2 = jdbl(c, &qj);
-    let mut odd = [qj; 8];
-    for i in 1..8 {
-        odd[i] = jadd(c, &odd[i - 1], &q2);
+    let mut odd_j = Vec::with_capacity(1 << (W - 2));
+    odd_j.push(qj);
+    for i in 1..(1usize << (W - 2)) {
+        let next = jadd(c, &odd_j[i - 1], &q2);
+        if next.is_infinity(c) {
+            // only for a point of tiny order (not a valid key): fall back to the plain method
+            return jadd(c, &mul_generic_vartime(c, u2, q), &mul_comb_vartime(c, u1));
+        }
+        odd_j.push(next);
     }
-    let naf = wnaf(u2, 5);
+    let odd = batch_to_affine(c, &odd_j);
+    let naf = wnaf(u2, W);
     let mut acc = Jacobian::infinity(c);
     for &d in naf.iter().rev() {
         acc = jdbl(c, &acc);
         if d > 0 {
-            acc = jadd(c, &acc, &odd[(d as usize) / 2]);
+            acc = jmadd(c, &acc, &odd[(d as usize) / 2]);
         } else if d < 0 {
-            acc = jadd(c, &acc, &odd[((-d) as usize) / 2].neg(c));
+            let p = &odd[((-d) as usize) / 2];
+            acc = jmadd(
+                c,
+                &acc,
+                &Affine {
+                    x: p.x,
+                    y: c.f.neg(&p.y),
+                },
+            );
         }
     }
     let w = u1.as_words();
@@ -421,8 +533,32 @@ where
     acc
 }
 
+/// u·P through the comb table (variable time).
+fn mul_comb_vartime<const N: usize>(c: &Curve<N>, u: &Uint<N>) -> Jacobian<N>
+where
+    Uint<N>: Invertible,
+{
+    let mut acc = Jacobian::infinity(c);
+    let w = u.as_words();
+    for i in 0..CombTable::<N>::windows() {
+        let d = ((w[i / 16] >> ((i % 16) * 4)) & 0xf) as usize;
+        if d != 0 {
+            if let Some(pt) = c.table.entry(i, d) {
+                acc = jmadd(c, &acc, pt);
+            }
+        }
+    }
+    acc
+}
+
+fn mul_generic_vartime<const N: usize>(c: &Curve<N>, k: &Uint<N>, q: &Affine<N>) -> Jacobian<N>
+where
+    Uint<N>: Invertible,
+{
+    mul_vartime(c, k, q)
+}
+
 /// k·Q by plain double-and-add (variable time; tests and checks).
-#[cfg(test)]
 pub(crate) fn mul_vartime<const N: usize>(c: &Curve<N>, k: &Uint<N>, q: &Affine<N>) -> Jacobian<N>
 where
     Uint<N>: Invertible,
@@ -462,7 +598,9 @@ mod tests {
         for _ in 0..8 {
             let mut w = [0u64; N];
             for x in w.iter_mut() {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 *x = s;
             }
             let k = Uint::<N>::from_words(w);
@@ -491,6 +629,67 @@ mod tests {
             }
             if let Some(c) = curve512(ps) {
                 agree(c);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod micro {
+    use super::super::curve::{curve256, curve512};
+    use super::super::gost3410::ParamSet;
+    use super::*;
+    use std::hint::black_box;
+    use std::time::Instant;
+
+    fn best<F: FnMut()>(n: u32, mut f: F) -> f64 {
+        let mut b = f64::MAX;
+        for _ in 0..30 {
+            let t = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            b = b.min(t.elapsed().as_secs_f64() / n as f64);
+        }
+        b * 1e9
+    }
+
+    fn run<const N: usize>(c: &Curve<N>)
+    where
+        Uint<N>: Invertible,
+    {
+        let f = &c.f;
+        let a = c.g.x;
+        let mut x = c.g.y;
+        let mul = best(10000, || x = f.mul(black_box(&x), &a));
+        let sqr = best(10000, || x = f.sqr(black_box(&x)));
+        let inv = best(100, || x = f.invert(black_box(&x)));
+        let invv = best(100, || x = f.invert_vartime(black_box(&x)));
+        let k = [0x1234_5678_9abc_def1u64; N];
+        let bm = best(20, || {
+            black_box(base_mul_ct(c, black_box(&k)));
+        });
+        let u = Uint::<N>::from_words(k);
+        let dm = best(10, || {
+            black_box(double_mul_vartime(c, &u, &u, &c.g));
+        });
+        let mut p = Jacobian::from_affine(c, &c.g);
+        let dbl = best(1000, || p = jdbl(c, black_box(&p)));
+        println!(
+            "{:?}: mul {mul:.0} ns sqr {sqr:.0} ns inv_ct {inv:.0} ns inv_vt {invv:.0} ns dbl {dbl:.0} ns base_mul_ct {bm:.0} ns double_mul {dm:.0} ns",
+            c.ps
+        );
+    }
+
+    #[test]
+    #[ignore]
+    fn micro_timing() {
+        for ps in ParamSet::ALL {
+            if let Some(c) = curve256(ps) {
+                run(c);
+            }
+            if let Some(c) = curve512(ps) {
+                run(c);
             }
         }
     }

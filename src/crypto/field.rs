@@ -140,7 +140,15 @@ impl<const N: usize> Field<N> {
             one.copy_from_slice(r_mod_p.as_words());
         }
         let inv_adj = if c != 0 { Uint::ONE } else { r2 };
-        Some(Field { p: p_arr, c, n0, r2: r2_arr, one: Fe(one), modulus, inv_adj })
+        Some(Field {
+            p: p_arr,
+            c,
+            n0,
+            r2: r2_arr,
+            one: Fe(one),
+            modulus,
+            inv_adj,
+        })
     }
 
     /// a + b mod p.
@@ -202,7 +210,11 @@ impl<const N: usize> Field<N> {
     /// a · b mod p.
     #[inline(always)]
     pub(crate) fn mul(&self, a: &Fe<N>, b: &Fe<N>) -> Fe<N> {
-        if self.c != 0 { self.mul_pm(a, b) } else { self.mul_mont(a, b) }
+        if self.c != 0 {
+            self.mul_pm(a, b)
+        } else {
+            self.mul_mont(a, b)
+        }
     }
 
     /// a² mod p.
@@ -285,7 +297,11 @@ impl<const N: usize> Field<N> {
     pub(crate) fn from_uint(&self, x: &Uint<N>) -> Fe<N> {
         let mut a = [0u64; N];
         a.copy_from_slice(x.as_words());
-        if self.c != 0 { Fe(a) } else { self.mul_mont(&Fe(a), &Fe(self.r2)) }
+        if self.c != 0 {
+            Fe(a)
+        } else {
+            self.mul_mont(&Fe(a), &Fe(self.r2))
+        }
     }
 
     /// The integer an element represents.
@@ -426,7 +442,9 @@ mod tests {
         let mut rnd = || {
             let mut w = [0u64; N];
             for x in w.iter_mut() {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 *x = s ^ (s >> 29);
             }
             Uint::<N>::from_words(w).rem(&nz)
@@ -454,7 +472,10 @@ mod tests {
     #[test]
     fn field_arithmetic_matches_crypto_bigint() {
         // pseudo-Mersenne
-        check(U256::from_be_hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFD97"), 1);
+        check(
+            U256::from_be_hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFD97"),
+            1,
+        );
         check(
             U512::from_be_hex(
                 "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFDC7",
@@ -462,8 +483,14 @@ mod tests {
             2,
         );
         // Montgomery
-        check(U256::from_be_hex("8000000000000000000000000000000000000000000000000000000000000431"), 3);
-        check(U256::from_be_hex("9B9F605F5A858107AB1EC85E6B41C8AACF846E86789051D37998F7B9022D759B"), 4);
+        check(
+            U256::from_be_hex("8000000000000000000000000000000000000000000000000000000000000431"),
+            3,
+        );
+        check(
+            U256::from_be_hex("9B9F605F5A858107AB1EC85E6B41C8AACF846E86789051D37998F7B9022D759B"),
+            4,
+        );
         check(
             U512::from_be_hex(
                 "4531ACD1FE0023C7550D267B6B2FEE80922B14B2FFB90F04D4EB7C09B5D2D15DF1D852741AF4704A0458047E80E4546D35B8336FAC224DD81664BBF528BE6373",

@@ -2,14 +2,14 @@
 //!
 //! Byte orders (see docs/CRYPTO.md): public keys are LE(X)‖LE(Y) as in certificates; signatures are
 //! s‖r, each big-endian; the digest bytes are read as a little-endian integer e (e = 1 when e ≡ 0 mod q).
-use crypto_bigint::{Uint, Zero};
 use crypto_bigint::modular::MontyForm;
+use crypto_bigint::{Uint, Zero};
 use zeroize::Zeroize;
 
 use super::curve::{Curve, curve256, curve512};
 use super::ec::{self, Affine};
 use super::error::{CryptoError, CryptoResult};
-use super::field::Invertible;
+use super::field::{Fe, Invertible};
 
 /// A GOST R 34.10-2012 elliptic-curve parameter set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -86,17 +86,29 @@ impl ParamSet {
 
     /// Streebog-256 1.2.643.7.1.1.2.2 or Streebog-512 1.2.643.7.1.1.2.3.
     pub fn digest_oid(self) -> &'static str {
-        if self.is_512() { "1.2.643.7.1.1.2.3" } else { "1.2.643.7.1.1.2.2" }
+        if self.is_512() {
+            "1.2.643.7.1.1.2.3"
+        } else {
+            "1.2.643.7.1.1.2.2"
+        }
     }
 
     /// Signature-with-digest OID: 1.2.643.7.1.1.3.2 / 1.2.643.7.1.1.3.3.
     pub fn signature_oid(self) -> &'static str {
-        if self.is_512() { "1.2.643.7.1.1.3.3" } else { "1.2.643.7.1.1.3.2" }
+        if self.is_512() {
+            "1.2.643.7.1.1.3.3"
+        } else {
+            "1.2.643.7.1.1.3.2"
+        }
     }
 
     /// Public key algorithm OID: 1.2.643.7.1.1.1.1 / 1.2.643.7.1.1.1.2.
     pub fn public_key_oid(self) -> &'static str {
-        if self.is_512() { "1.2.643.7.1.1.1.2" } else { "1.2.643.7.1.1.1.1" }
+        if self.is_512() {
+            "1.2.643.7.1.1.1.2"
+        } else {
+            "1.2.643.7.1.1.1.1"
+        }
     }
 
     /// The Streebog digest matching the key size (256 or 512), as raw hash output bytes.
@@ -108,7 +120,6 @@ impl ParamSet {
         }
     }
 }
-
 
 fn no_curve(ps: ParamSet) -> CryptoError {
     CryptoError::Malformed(format!("parameter set {ps:?} is not available"))
@@ -163,7 +174,11 @@ fn digest_to_e<const N: usize>(c: &Curve<N>, digest: &[u8]) -> CryptoResult<Mont
     // MontyForm::new reduces any value < 2^(64N) modulo q.
     let e = MontyForm::new(&e, c.q_params);
     // the digest is public: a branch is fine
-    if bool::from(e.retrieve().is_zero()) { Ok(MontyForm::one(c.q_params)) } else { Ok(e) }
+    if bool::from(e.retrieve().is_zero()) {
+        Ok(MontyForm::one(c.q_params))
+    } else {
+        Ok(e)
+    }
 }
 
 fn point_from_le<const N: usize>(c: &Curve<N>, b: &[u8]) -> CryptoResult<Affine<N>> {
@@ -180,11 +195,19 @@ fn point_from_le<const N: usize>(c: &Curve<N>, b: &[u8]) -> CryptoResult<Affine<
         return Err(CryptoError::Malformed("public key coordinates".into()));
     };
     if !c.f.in_range(&x) || !c.f.in_range(&y) {
-        return Err(CryptoError::Malformed("public key coordinate is not below the field modulus".into()));
+        return Err(CryptoError::Malformed(
+            "public key coordinate is not below the field modulus".into(),
+        ));
     }
-    let pt = Affine { x: c.f.from_uint(&x), y: c.f.from_uint(&y) };
+    let pt = Affine {
+        x: c.f.from_uint(&x),
+        y: c.f.from_uint(&y),
+    };
     if !c.is_on_curve(&pt) {
-        return Err(CryptoError::Malformed(format!("public key is not a point of the {:?} curve", c.ps)));
+        return Err(CryptoError::Malformed(format!(
+            "public key is not a point of the {:?} curve",
+            c.ps
+        )));
     }
     Ok(pt)
 }
@@ -195,7 +218,12 @@ fn point_to_le<const N: usize>(c: &Curve<N>, pt: &Affine<N>) -> Vec<u8> {
     v
 }
 
-fn verify_generic<const N: usize>(c: &Curve<N>, q: &Affine<N>, digest: &[u8], sig: &[u8]) -> CryptoResult<()>
+fn verify_generic<const N: usize>(
+    c: &Curve<N>,
+    q: &Affine<N>,
+    digest: &[u8],
+    sig: &[u8],
+) -> CryptoResult<()>
 where
     Uint<N>: Invertible,
 {
@@ -225,7 +253,9 @@ where
     let z2 = MontyForm::new(&r, c.q_params).neg().mul(&v).retrieve();
     let point = ec::double_mul_vartime(c, &z1, &z2, q);
     if point.is_infinity(c) {
-        return Err(CryptoError::BadSignature("signature does not verify".into()));
+        return Err(CryptoError::BadSignature(
+            "signature does not verify".into(),
+        ));
     }
     // x(C) mod q == r  ⇔  X = t·Z² for some t ≡ r (mod q), t < p
     let f = &c.f;
@@ -244,19 +274,36 @@ where
         }
         t = next;
     }
-    Err(CryptoError::BadSignature("signature does not verify".into()))
+    Err(CryptoError::BadSignature(
+        "signature does not verify".into(),
+    ))
 }
 
 /// A random scalar in 1..q−1 from the OS generator (rejection sampling).
 fn random_scalar<const N: usize>(c: &Curve<N>) -> CryptoResult<[u64; N]> {
+    random_below(c.q.as_ref(), c.q_bits)
+}
+
+/// A random non-zero field element (for blinding inversions).
+fn random_field_element<const N: usize>(c: &Curve<N>) -> CryptoResult<Fe<N>> {
+    let mut w = random_below(&c.p_uint, c.p_uint.bits_vartime())?;
+    let fe = c.f.from_uint(&Uint::from_words(w));
+    w.zeroize();
+    Ok(fe)
+}
+
+/// A uniformly random integer in 1..m−1 (m has `bits` bits), rejection sampling.
+fn random_below<const N: usize>(m: &Uint<N>, bits: u32) -> CryptoResult<[u64; N]> {
     let mut bytes = vec![0u8; N * 8];
     for _ in 0..1000 {
         getrandom::fill(&mut bytes)
             .map_err(|e| CryptoError::Malformed(format!("the OS random generator failed: {e}")))?;
-        let Some(mut k) = le_to_uint::<N>(&bytes) else { break };
-        let excess = 64 * N as u32 - c.q_bits;
+        let Some(mut k) = le_to_uint::<N>(&bytes) else {
+            break;
+        };
+        let excess = 64 * N as u32 - bits;
         k = k.shr_vartime(excess);
-        let ok = !bool::from(k.is_zero()) && &k < c.q.as_ref();
+        let ok = !bool::from(k.is_zero()) && &k < m;
         if ok {
             bytes.zeroize();
             let mut w = [0u64; N];
@@ -267,7 +314,9 @@ fn random_scalar<const N: usize>(c: &Curve<N>) -> CryptoResult<[u64; N]> {
         k.zeroize();
     }
     bytes.zeroize();
-    Err(CryptoError::Malformed("could not draw a random scalar".into()))
+    Err(CryptoError::Malformed(
+        "could not draw a random scalar".into(),
+    ))
 }
 
 fn sign_generic<const N: usize>(c: &Curve<N>, d: &[u64; N], digest: &[u8]) -> CryptoResult<Vec<u8>>
@@ -278,8 +327,9 @@ where
     let dm = MontyForm::new(&Uint::from_words(*d), c.q_params);
     for _ in 0..100 {
         let mut k = random_scalar(c)?;
+        let beta = random_field_element(c)?;
         let mut point = ec::base_mul_ct(c, &k);
-        let x = ec::projective_x_ct(c, &point);
+        let x = ec::projective_x_blinded(c, &point, &beta);
         point.zeroize();
         let r = MontyForm::new(&c.f.to_uint(&x), c.q_params);
         let km = MontyForm::new(&Uint::from_words(k), c.q_params);
@@ -294,17 +344,20 @@ where
         out.extend(uint_to_be(&r));
         return Ok(out);
     }
-    Err(CryptoError::Malformed("could not produce a signature".into()))
+    Err(CryptoError::Malformed(
+        "could not produce a signature".into(),
+    ))
 }
 
-fn public_generic<const N: usize>(c: &Curve<N>, d: &[u64; N]) -> Option<Affine<N>>
+fn public_generic<const N: usize>(c: &Curve<N>, d: &[u64; N]) -> CryptoResult<Option<Affine<N>>>
 where
     Uint<N>: Invertible,
 {
+    let beta = random_field_element(c)?;
     let mut p = ec::base_mul_ct(c, d);
-    let a = ec::projective_to_affine_ct(c, &p);
+    let a = ec::projective_to_affine_blinded(c, &p, &beta);
     p.zeroize();
-    a
+    Ok(a)
 }
 
 /// Checks 0 < d < q; returns the limbs.
@@ -317,7 +370,9 @@ fn scalar_from_uint<const N: usize>(c: &Curve<N>, mut d: Uint<N>) -> CryptoResul
         Ok(w)
     } else {
         w.zeroize();
-        Err(CryptoError::Malformed("private key is not in 1..q-1".into()))
+        Err(CryptoError::Malformed(
+            "private key is not in 1..q-1".into(),
+        ))
     }
 }
 
@@ -338,9 +393,15 @@ impl PublicKey {
     /// From LE(X)‖LE(Y), as in the certificate's OCTET STRING; checks the point is on the curve.
     pub fn from_le_bytes(ps: ParamSet, le_x_le_y: &[u8]) -> CryptoResult<PublicKey> {
         let point = if ps.is_512() {
-            Point::P512(point_from_le(curve512(ps).ok_or_else(|| no_curve(ps))?, le_x_le_y)?)
+            Point::P512(point_from_le(
+                curve512(ps).ok_or_else(|| no_curve(ps))?,
+                le_x_le_y,
+            )?)
         } else {
-            Point::P256(point_from_le(curve256(ps).ok_or_else(|| no_curve(ps))?, le_x_le_y)?)
+            Point::P256(point_from_le(
+                curve256(ps).ok_or_else(|| no_curve(ps))?,
+                le_x_le_y,
+            )?)
         };
         Ok(PublicKey { ps, point })
     }
@@ -348,8 +409,12 @@ impl PublicKey {
     /// LE(X)‖LE(Y).
     pub fn to_le_bytes(&self) -> Vec<u8> {
         match &self.point {
-            Point::P256(p) => curve256(self.ps).map(|c| point_to_le(c, p)).unwrap_or_default(),
-            Point::P512(p) => curve512(self.ps).map(|c| point_to_le(c, p)).unwrap_or_default(),
+            Point::P256(p) => curve256(self.ps)
+                .map(|c| point_to_le(c, p))
+                .unwrap_or_default(),
+            Point::P512(p) => curve512(self.ps)
+                .map(|c| point_to_le(c, p))
+                .unwrap_or_default(),
         }
     }
 
@@ -361,8 +426,18 @@ impl PublicKey {
     /// little-endian integer); `sig` = s‖r big-endian, 2*size bytes (as OpenSSL and CMS carry it).
     pub fn verify_digest(&self, digest: &[u8], sig: &[u8]) -> CryptoResult<()> {
         match &self.point {
-            Point::P256(p) => verify_generic(curve256(self.ps).ok_or_else(|| no_curve(self.ps))?, p, digest, sig),
-            Point::P512(p) => verify_generic(curve512(self.ps).ok_or_else(|| no_curve(self.ps))?, p, digest, sig),
+            Point::P256(p) => verify_generic(
+                curve256(self.ps).ok_or_else(|| no_curve(self.ps))?,
+                p,
+                digest,
+                sig,
+            ),
+            Point::P512(p) => verify_generic(
+                curve512(self.ps).ok_or_else(|| no_curve(self.ps))?,
+                p,
+                digest,
+                sig,
+            ),
         }
     }
 }
@@ -390,7 +465,9 @@ impl Drop for PrivateKey {
 
 impl std::fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PrivateKey").field("param_set", &self.ps).finish_non_exhaustive()
+        f.debug_struct("PrivateKey")
+            .field("param_set", &self.ps)
+            .finish_non_exhaustive()
     }
 }
 
@@ -407,19 +484,37 @@ impl PrivateKey {
     }
 
     fn from_words256(ps: ParamSet, c: &Curve<4>, mut d: [u64; 4]) -> CryptoResult<PrivateKey> {
-        let Some(p) = public_generic(c, &d) else {
+        let Some(p) = public_generic(c, &d)? else {
             d.zeroize();
-            return Err(CryptoError::Malformed("private key gives the point at infinity".into()));
+            return Err(CryptoError::Malformed(
+                "private key gives the point at infinity".into(),
+            ));
         };
-        Ok(PrivateKey { ps, d: Secret::S256(d), public: PublicKey { ps, point: Point::P256(p) } })
+        Ok(PrivateKey {
+            ps,
+            d: Secret::S256(d),
+            public: PublicKey {
+                ps,
+                point: Point::P256(p),
+            },
+        })
     }
 
     fn from_words512(ps: ParamSet, c: &Curve<8>, mut d: [u64; 8]) -> CryptoResult<PrivateKey> {
-        let Some(p) = public_generic(c, &d) else {
+        let Some(p) = public_generic(c, &d)? else {
             d.zeroize();
-            return Err(CryptoError::Malformed("private key gives the point at infinity".into()));
+            return Err(CryptoError::Malformed(
+                "private key gives the point at infinity".into(),
+            ));
         };
-        Ok(PrivateKey { ps, d: Secret::S512(d), public: PublicKey { ps, point: Point::P512(p) } })
+        Ok(PrivateKey {
+            ps,
+            d: Secret::S512(d),
+            public: PublicKey {
+                ps,
+                point: Point::P512(p),
+            },
+        })
     }
 
     /// d as a big-endian integer of exactly `size()` bytes.
@@ -434,7 +529,11 @@ impl PrivateKey {
     /// d as a little-endian integer of exactly `size()` bytes (as OpenSSL's GOST engine stores it).
     pub fn from_le_bytes(ps: ParamSet, d: &[u8]) -> CryptoResult<PrivateKey> {
         let bad_len = || {
-            CryptoError::Malformed(format!("a {ps:?} private key is {} bytes, got {}", ps.size(), d.len()))
+            CryptoError::Malformed(format!(
+                "a {ps:?} private key is {} bytes, got {}",
+                ps.size(),
+                d.len()
+            ))
         };
         if ps.is_512() {
             let c = curve512(ps).ok_or_else(|| no_curve(ps))?;
@@ -466,15 +565,28 @@ impl PrivateKey {
     /// s‖r big-endian; k from the OS random generator; constant time in d and k.
     pub fn sign_digest(&self, digest: &[u8]) -> CryptoResult<Vec<u8>> {
         match &self.d {
-            Secret::S256(d) => sign_generic(curve256(self.ps).ok_or_else(|| no_curve(self.ps))?, d, digest),
-            Secret::S512(d) => sign_generic(curve512(self.ps).ok_or_else(|| no_curve(self.ps))?, d, digest),
+            Secret::S256(d) => sign_generic(
+                curve256(self.ps).ok_or_else(|| no_curve(self.ps))?,
+                d,
+                digest,
+            ),
+            Secret::S512(d) => sign_generic(
+                curve512(self.ps).ok_or_else(|| no_curve(self.ps))?,
+                d,
+                digest,
+            ),
         }
     }
 
     /// Signing with a given k (the standard's worked examples); not constant time in the retry path.
     #[cfg(test)]
     pub(crate) fn sign_digest_with_k(&self, digest: &[u8], k_be: &[u8]) -> CryptoResult<Vec<u8>> {
-        fn go<const N: usize>(c: &Curve<N>, d: &[u64; N], digest: &[u8], k_be: &[u8]) -> CryptoResult<Vec<u8>>
+        fn go<const N: usize>(
+            c: &Curve<N>,
+            d: &[u64; N],
+            digest: &[u8],
+            k_be: &[u8],
+        ) -> CryptoResult<Vec<u8>>
         where
             Uint<N>: Invertible,
         {
@@ -482,17 +594,30 @@ impl PrivateKey {
             let k = be_to_uint::<N>(k_be).ok_or_else(|| CryptoError::Malformed("k".into()))?;
             let mut kw = [0u64; N];
             kw.copy_from_slice(k.as_words());
-            let x = ec::projective_x_ct(c, &ec::base_mul_ct(c, &kw));
+            let x = ec::projective_x_blinded(c, &ec::base_mul_ct(c, &kw), &c.f.one);
             let r = MontyForm::new(&c.f.to_uint(&x), c.q_params);
             let dm = MontyForm::new(&Uint::from_words(*d), c.q_params);
-            let s = r.mul(&dm).add(&MontyForm::new(&k, c.q_params).mul(&e)).retrieve();
+            let s = r
+                .mul(&dm)
+                .add(&MontyForm::new(&k, c.q_params).mul(&e))
+                .retrieve();
             let mut out = uint_to_be(&s);
             out.extend(uint_to_be(&r.retrieve()));
             Ok(out)
         }
         match &self.d {
-            Secret::S256(d) => go(curve256(self.ps).ok_or_else(|| no_curve(self.ps))?, d, digest, k_be),
-            Secret::S512(d) => go(curve512(self.ps).ok_or_else(|| no_curve(self.ps))?, d, digest, k_be),
+            Secret::S256(d) => go(
+                curve256(self.ps).ok_or_else(|| no_curve(self.ps))?,
+                d,
+                digest,
+                k_be,
+            ),
+            Secret::S512(d) => go(
+                curve512(self.ps).ok_or_else(|| no_curve(self.ps))?,
+                d,
+                digest,
+                k_be,
+            ),
         }
     }
 }

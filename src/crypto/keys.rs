@@ -65,7 +65,11 @@ fn oid_to_string(b: &[u8]) -> CryptoResult<String> {
     if arcs.is_empty() {
         return Err(bad("empty OID"));
     }
-    Ok(arcs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join("."))
+    Ok(arcs
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join("."))
 }
 
 fn oid_to_der(oid: &str) -> Vec<u8> {
@@ -108,10 +112,21 @@ fn der(tag: u8, body: &[u8]) -> Vec<u8> {
 fn pem_body(pem: &str, label: &str) -> CryptoResult<Vec<u8>> {
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
-    let start = pem.find(&begin).ok_or_else(|| bad(&format!("no {begin} line")))? + begin.len();
-    let stop = pem[start..].find(&end).ok_or_else(|| bad(&format!("no {end} line")))? + start;
-    let b64: String = pem[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| bad(&format!("base64: {e}")))
+    let start = pem
+        .find(&begin)
+        .ok_or_else(|| bad(&format!("no {begin} line")))?
+        + begin.len();
+    let stop = pem[start..]
+        .find(&end)
+        .ok_or_else(|| bad(&format!("no {end} line")))?
+        + start;
+    let b64: String = pem[start..stop]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| bad(&format!("base64: {e}")))
 }
 
 /// PKCS#8 "PRIVATE KEY" as OpenSSL's GOST engine writes it (the key may be raw, an OCTET STRING or
@@ -145,7 +160,11 @@ pub fn private_key_from_der(der_bytes: &[u8]) -> CryptoResult<PrivateKey> {
     let is512 = match alg_oid.as_str() {
         "1.2.643.7.1.1.1.1" | "1.2.643.2.2.19" => false,
         "1.2.643.7.1.1.1.2" => true,
-        other => return Err(bad(&format!("not a GOST R 34.10-2012 key (algorithm {other})"))),
+        other => {
+            return Err(bad(&format!(
+                "not a GOST R 34.10-2012 key (algorithm {other})"
+            )));
+        }
     };
     let (tag, params, _) = tlv(alg_rest)?;
     if tag != 0x30 {
@@ -156,7 +175,8 @@ pub fn private_key_from_der(der_bytes: &[u8]) -> CryptoResult<PrivateKey> {
         return Err(bad("parameter set OID"));
     }
     let ps_oid = oid_to_string(ps_oid)?;
-    let ps = ParamSet::from_oid(&ps_oid).ok_or_else(|| bad(&format!("unknown parameter set {ps_oid}")))?;
+    let ps = ParamSet::from_oid(&ps_oid)
+        .ok_or_else(|| bad(&format!("unknown parameter set {ps_oid}")))?;
     if ps.is_512() != is512 {
         return Err(bad("parameter set does not match the key size"));
     }
@@ -189,17 +209,26 @@ pub fn private_key_from_der(der_bytes: &[u8]) -> CryptoResult<PrivateKey> {
             be.zeroize();
             r
         }
-        _ => Err(bad("unsupported private key encoding (masked keys are not supported)")),
+        _ => Err(bad(
+            "unsupported private key encoding (masked keys are not supported)",
+        )),
     }
 }
 
 /// PKCS#8 DER as OpenSSL's GOST engine writes it.
 pub fn private_key_to_der(key: &PrivateKey) -> zeroize::Zeroizing<Vec<u8>> {
     let ps = key.param_set();
-    let alg_oid = if ps.is_512() { "1.2.643.7.1.1.1.2" } else { "1.2.643.7.1.1.1.1" };
+    let alg_oid = if ps.is_512() {
+        "1.2.643.7.1.1.1.2"
+    } else {
+        "1.2.643.7.1.1.1.1"
+    };
     let mut params = oid_to_der(ps.oid());
     // the engine names the digest for the sets that have CryptoPro-era or 512 A/B OIDs
-    if matches!(ps, ParamSet::Test256 | ParamSet::Tc26_512A | ParamSet::Tc26_512B | ParamSet::Test512) {
+    if matches!(
+        ps,
+        ParamSet::Test256 | ParamSet::Tc26_512A | ParamSet::Tc26_512B | ParamSet::Test512
+    ) {
         params.extend(oid_to_der(ps.digest_oid()));
     }
     let mut alg = oid_to_der(alg_oid);
@@ -218,7 +247,8 @@ pub fn private_key_to_der(key: &PrivateKey) -> zeroize::Zeroizing<Vec<u8>> {
 /// PKCS#8 PEM that `openssl pkey -engine gost` reads back.
 pub fn private_key_to_pem(key: &PrivateKey) -> String {
     let der_bytes = private_key_to_der(key);
-    let b64 = zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&*der_bytes));
+    let b64 =
+        zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&*der_bytes));
     let mut out = String::from("-----BEGIN PRIVATE KEY-----\n");
     for chunk in b64.as_bytes().chunks(64) {
         out.push_str(&String::from_utf8_lossy(chunk));
@@ -233,8 +263,11 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        std::fs::read_to_string(format!("{}/tests/fixtures/pki/{name}.key.pem", env!("CARGO_MANIFEST_DIR")))
-            .unwrap_or_default()
+        std::fs::read_to_string(format!(
+            "{}/tests/fixtures/pki/{name}.key.pem",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap_or_default()
     }
 
     #[test]
@@ -288,6 +321,9 @@ mod tests {
             }
         }
         assert!(private_key_from_pem("garbage").is_err());
-        assert!(private_key_from_pem("-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n").is_err());
+        assert!(
+            private_key_from_pem("-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n")
+                .is_err()
+        );
     }
 }
