@@ -25,6 +25,22 @@ pub async fn open(db: DbConfig, clock: Option<SharedClock>) -> anyhow::Result<Co
     ))
 }
 
+/// Loads the service signing key and certificate (`serve --signing-key --signing-cert`), refusing
+/// a key that does not match the certificate. The key never reaches a log line.
+pub fn load_signer(
+    key: &std::path::Path,
+    cert: &std::path::Path,
+) -> anyhow::Result<crate::crypto::service_key::ServiceSigner> {
+    let signer = crate::crypto::service_key::ServiceSigner::load(key, cert)
+        .map_err(|e| anyhow::anyhow!("cannot use the signing key: {e}"))?;
+    tracing::info!(
+        certificate = %signer.certificate().describe(),
+        not_after = %signer.certificate().not_after().to_rfc3339(),
+        "service signing key loaded"
+    );
+    Ok(signer)
+}
+
 /// Serves gRPC and HTTP on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,

@@ -3,6 +3,7 @@
 //! Layers (one-way): `transport` → `service` → `domain`; `service` → `storage` → `domain`;
 //! `crypto` and `xml` are leaves. See `docs/ARCHITECTURE.md`.
 pub mod app;
+pub mod cli;
 pub mod crypto;
 pub mod domain;
 pub mod service;

@@ -53,12 +53,22 @@ enum Command {
         /// (`<URL>/poa/check-status?guid=…`).
         #[arg(long, env = "ORGADM_PUBLIC_BASE_URL", default_value = orgadm::service::DEFAULT_PUBLIC_BASE_URL)]
         public_base_url: String,
+        /// The service's GOST signing key (PKCS#8 PEM, made by `orgadm pki init`); with
+        /// --signing-cert. Refused at start when it does not match the certificate.
+        #[arg(long, env = "ORGADM_SIGNING_KEY", requires = "signing_cert")]
+        signing_key: Option<std::path::PathBuf>,
+        /// The certificate of the signing key (PEM or DER).
+        #[arg(long, env = "ORGADM_SIGNING_CERT", requires = "signing_key")]
+        signing_cert: Option<std::path::PathBuf>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage API clients (the credentials portals, vendor systems and auditors call with).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// The service signing key, and signature tools for compliance officers (no database needed).
+    #[command(subcommand)]
+    Pki(orgadm::cli::pki::PkiCommand),
 }
 
 #[derive(Subcommand)]
@@ -102,6 +112,15 @@ fn init_tracing(format: &str) {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(&cli.log_format);
+    if let Command::Pki(cmd) = cli.command {
+        return match orgadm::cli::pki::run(cmd) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("orgadm: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -119,6 +138,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             listen,
             public_base_url,
+            signing_key,
+            signing_cert,
         } => {
             if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://"))
             {
@@ -126,9 +147,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "--public-base-url must be an http:// or https:// URL, not {public_base_url:?}"
                 );
             }
-            let core = app::open(db, None)
+            // Load the signing key before touching the database: a wrong key stops the start.
+            let signer = match (signing_key, signing_cert) {
+                (Some(k), Some(c)) => Some(app::load_signer(&k, &c)?),
+                _ => None,
+            };
+            let mut core = app::open(db, None)
                 .await?
                 .with_public_base_url(&public_base_url);
+            if let Some(s) = signer {
+                core = core.with_signer(s);
+            }
             if core.count_active_clients().await? == 0 {
                 eprintln!(
                     "orgadm: this database has no API clients yet. Create the first operator credential with:\n  \
@@ -147,6 +176,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Client(c) => client(db, c).await,
+        Command::Pki(_) => Ok(()),
     }
 }
 

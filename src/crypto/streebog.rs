@@ -20,3 +20,67 @@ pub fn hmac_streebog256(key: &[u8], data: &[u8]) -> [u8; 32] {
     mac.update(data);
     mac.finalize().into_bytes().into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // RFC 6986 §10 examples. The RFC prints numbers big-endian; byte implementations (this crate,
+    // OpenSSL) hash the bytes in the reverse order and print the digest reversed, as below.
+    const M1: &[u8] = b"012345678901234567890123456789012345678901234567890123456789012";
+    const M2_HEX: &str = "d1e520e2e5f2f0e82c20d1f2f0e8e1eee6e820e2edf3f6e82c20e2e5fef2fa20f120eceef0ff20f1f2f0e5ebe0ece820ede020f5f0e0e1f0fbff20efebfaeafb20c8e3eef0e5e2fb";
+
+    #[test]
+    fn rfc6986_m1() {
+        assert_eq!(
+            hex::encode(streebog512(M1)),
+            "1b54d01a4af5b9d5cc3d86d68d285462b19abc2475222f35c085122be4ba1ffa00ad30f8767b3a82384c6574f024c311e2a481332b08ef7f41797891c1646f48"
+        );
+        assert_eq!(
+            hex::encode(streebog256(M1)),
+            "9d151eefd8590b89daa6ba6cb74af9275dd051026bb149a452fd84e5e57b5500"
+        );
+    }
+
+    #[test]
+    fn rfc6986_m2() {
+        let m2 = hex::decode(M2_HEX).unwrap_or_default();
+        assert_eq!(
+            hex::encode(streebog512(&m2)),
+            "1e88e62226bfca6f9994f1f2d51569e0daf8475a3b0fe61a5300eee46d961376035fe83549ada2b8620fcd7c496ce5b33f0cb9dddc2b6460143b03dabac9fb28"
+        );
+        assert_eq!(
+            hex::encode(streebog256(&m2)),
+            "9dd2fe4e90409e5da87f53976d7405b0c0cac628fc669a741d50063c557e8f50"
+        );
+    }
+
+    /// Best-of Streebog throughput over 8 KiB (run with --release --ignored).
+    #[test]
+    #[ignore]
+    fn streebog_timing() {
+        let buf = vec![0xa5u8; 8192];
+        for (name, f) in [("streebog256", streebog256 as fn(&[u8]) -> [u8; 32])] {
+            let mut best = f64::MAX;
+            let start = std::time::Instant::now();
+            while start.elapsed().as_secs_f64() < 2.0 {
+                let t = std::time::Instant::now();
+                for _ in 0..4 {
+                    std::hint::black_box(f(std::hint::black_box(&buf)));
+                }
+                best = best.min(t.elapsed().as_secs_f64() / 4.0);
+            }
+            println!("{name}: {:.1} MB/s", buf.len() as f64 / best / 1e6);
+        }
+        let mut best = f64::MAX;
+        let start = std::time::Instant::now();
+        while start.elapsed().as_secs_f64() < 2.0 {
+            let t = std::time::Instant::now();
+            for _ in 0..4 {
+                std::hint::black_box(streebog512(std::hint::black_box(&buf)));
+            }
+            best = best.min(t.elapsed().as_secs_f64() / 4.0);
+        }
+        println!("streebog512: {:.1} MB/s", buf.len() as f64 / best / 1e6);
+    }
+}

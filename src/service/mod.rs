@@ -27,6 +27,9 @@ pub struct Core {
     /// The service's public base URL: the status pages of powers of attorney (`СведСист`)
     /// live under it.
     pub public_base_url: std::sync::Arc<str>,
+    /// The service's GOST signing key and certificate (`serve --signing-key --signing-cert`), used
+    /// to sign exports and tokens; `None` when not configured.
+    pub signer: Option<std::sync::Arc<crate::crypto::service_key::ServiceSigner>>,
 }
 
 /// The public base URL when none is configured.
@@ -38,12 +41,19 @@ impl Core {
             db,
             clock,
             public_base_url: DEFAULT_PUBLIC_BASE_URL.into(),
+            signer: None,
         }
     }
 
     /// Sets the public base URL (no trailing slash needed).
     pub fn with_public_base_url(mut self, url: &str) -> Self {
         self.public_base_url = url.trim_end_matches('/').into();
+        self
+    }
+
+    /// The same core with the service signing key.
+    pub fn with_signer(mut self, signer: crate::crypto::service_key::ServiceSigner) -> Self {
+        self.signer = Some(std::sync::Arc::new(signer));
         self
     }
 }

@@ -1,0 +1,501 @@
+//! Prime-field arithmetic for the GOST curves on fixed-size limbs (`N` = 4 for 256-bit, 8 for 512-bit
+//! fields), backed by `crypto-bigint` for encoding and inversion.
+//!
+//! Two representations, chosen per field:
+//! - pseudo-Mersenne primes p = 2^(64N) − c with small c (TC26 256 A/B, 512 A/B/C): elements are kept
+//!   as plain residues and a product is reduced by folding the high half times c (about half the cost
+//!   of a Montgomery reduction);
+//! - every other prime: Montgomery form a·R mod p with R = 2^(64N) (CIOS multiplication).
+//!
+//! Every operation here is constant time (no branches or indices depend on the values; the choice of
+//! representation depends only on the public modulus). Elements are always fully reduced (< p).
+use crypto_bigint::modular::SafeGcdInverter;
+use crypto_bigint::{Inverter, Odd, PrecomputeInverter, Uint};
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+
+/// A field element (fully reduced; plain or Montgomery form depending on the field).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Fe<const N: usize>(pub(crate) [u64; N]);
+
+impl<const N: usize> Default for Fe<N> {
+    fn default() -> Self {
+        Fe([0; N])
+    }
+}
+
+impl<const N: usize> ConditionallySelectable for Fe<N> {
+    fn conditional_select(a: &Self, b: &Self, choice: Choice) -> Self {
+        let mut r = [0u64; N];
+        for (i, ri) in r.iter_mut().enumerate() {
+            *ri = u64::conditional_select(&a.0[i], &b.0[i], choice);
+        }
+        Fe(r)
+    }
+}
+
+impl<const N: usize> ConstantTimeEq for Fe<N> {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        let mut acc = 0u64;
+        for i in 0..N {
+            acc |= self.0[i] ^ other.0[i];
+        }
+        acc.ct_eq(&0)
+    }
+}
+
+impl<const N: usize> zeroize::Zeroize for Fe<N> {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+#[inline(always)]
+fn mac(acc: u64, a: u64, b: u64, carry: u64) -> (u64, u64) {
+    let t = (acc as u128) + (a as u128) * (b as u128) + (carry as u128);
+    (t as u64, (t >> 64) as u64)
+}
+
+#[inline(always)]
+fn adc(a: u64, b: u64, carry: u64) -> (u64, u64) {
+    let t = (a as u128) + (b as u128) + (carry as u128);
+    (t as u64, (t >> 64) as u64)
+}
+
+#[inline(always)]
+fn sbb(a: u64, b: u64, borrow: u64) -> (u64, u64) {
+    let t = (a as u128).wrapping_sub((b as u128) + ((borrow >> 63) as u128));
+    (t as u64, (t >> 64) as u64)
+}
+
+/// Inversion through crypto-bigint's Bernstein–Yang (safegcd) inverter, for the two limb counts used.
+pub(crate) trait Invertible: Sized {
+    /// `x^{-1} · adj mod m` in constant time; `None` (as a zero `Choice`) when x is not invertible.
+    fn inv_adj(m: &Odd<Self>, adj: &Self, x: &Self) -> (Self, Choice);
+    /// The same in variable time (for public values only).
+    fn inv_adj_vartime(m: &Odd<Self>, adj: &Self, x: &Self) -> Option<Self>;
+}
+
+impl<const N: usize, const U: usize> Invertible for Uint<N>
+where
+    Odd<Uint<N>>: PrecomputeInverter<Inverter = SafeGcdInverter<N, U>, Output = Uint<N>>,
+{
+    fn inv_adj(m: &Odd<Self>, adj: &Self, x: &Self) -> (Self, Choice) {
+        let inv = SafeGcdInverter::<N, U>::new(m, adj);
+        let r = inv.invert(x);
+        let ok = r.is_some();
+        (r.unwrap_or(Uint::ZERO), ok)
+    }
+    fn inv_adj_vartime(m: &Odd<Self>, adj: &Self, x: &Self) -> Option<Self> {
+        let inv = SafeGcdInverter::<N, U>::new(m, adj);
+        Option::from(inv.invert_vartime(x))
+    }
+}
+
+/// A prime field GF(p).
+#[derive(Debug)]
+pub(crate) struct Field<const N: usize> {
+    /// The modulus, little-endian limbs.
+    pub(crate) p: [u64; N],
+    /// Non-zero when p = 2^(64N) − c (pseudo-Mersenne; plain representation).
+    c: u64,
+    /// −p^{-1} mod 2^64 (Montgomery representation).
+    n0: u64,
+    /// R^2 mod p (Montgomery representation).
+    r2: [u64; N],
+    /// The representation of 1.
+    pub(crate) one: Fe<N>,
+    /// The modulus for crypto-bigint.
+    modulus: Odd<Uint<N>>,
+    /// The adjuster for inversion: 1 (plain) or R^2 (Montgomery) so that inverting a representation
+    /// gives the representation of the inverse.
+    inv_adj: Uint<N>,
+}
+
+impl<const N: usize> Field<N> {
+    /// A field for the odd prime `p`. Returns `None` for an even modulus.
+    pub(crate) fn new(p: Uint<N>) -> Option<Field<N>> {
+        let modulus: Odd<Uint<N>> = Option::from(Odd::new(p))?;
+        let words = *p.as_words();
+        let mut p_arr = [0u64; N];
+        p_arr.copy_from_slice(&words);
+        // pseudo-Mersenne: all limbs but the lowest are all-ones and c = 2^64 − p[0] is small.
+        let pm = p_arr[1..].iter().all(|&w| w == u64::MAX) && p_arr[0] > u64::MAX - (1 << 32);
+        let c = if pm { 0u64.wrapping_sub(p_arr[0]) } else { 0 };
+        // n0 = −p^{-1} mod 2^64 by Newton iteration.
+        let mut inv = 1u64;
+        for _ in 0..6 {
+            inv = inv.wrapping_mul(2u64.wrapping_sub(p_arr[0].wrapping_mul(inv)));
+        }
+        let n0 = inv.wrapping_neg();
+        // R mod p and R^2 mod p through crypto-bigint.
+        let nz = modulus.as_nz_ref();
+        let r_mod_p = Uint::<N>::MAX.rem(nz).wrapping_add(&Uint::ONE).rem(nz); // 2^(64N) − 1 + 1
+        let r2 = r_mod_p.mul_mod_vartime(&r_mod_p, nz);
+        let mut r2_arr = [0u64; N];
+        r2_arr.copy_from_slice(r2.as_words());
+        let mut one = [0u64; N];
+        if c != 0 {
+            one[0] = 1;
+        } else {
+            one.copy_from_slice(r_mod_p.as_words());
+        }
+        let inv_adj = if c != 0 { Uint::ONE } else { r2 };
+        Some(Field {
+            p: p_arr,
+            c,
+            n0,
+            r2: r2_arr,
+            one: Fe(one),
+            modulus,
+            inv_adj,
+        })
+    }
+
+    /// a + b mod p.
+    #[inline(always)]
+    pub(crate) fn add(&self, a: &Fe<N>, b: &Fe<N>) -> Fe<N> {
+        let mut s = [0u64; N];
+        let mut carry = 0;
+        for i in 0..N {
+            (s[i], carry) = adc(a.0[i], b.0[i], carry);
+        }
+        self.sub_p_if_needed(s, carry)
+    }
+
+    /// Given s = value − carry·2^(64N) < 2p, returns value mod p.
+    #[inline(always)]
+    fn sub_p_if_needed(&self, s: [u64; N], carry: u64) -> Fe<N> {
+        let mut t = [0u64; N];
+        let mut borrow = 0;
+        for i in 0..N {
+            (t[i], borrow) = sbb(s[i], self.p[i], borrow);
+        }
+        // keep s only when no carry and the subtraction borrowed
+        let (_, borrow) = sbb(carry, 0, borrow);
+        // borrow is all-ones when s < p (with carry 0)
+        let mut r = [0u64; N];
+        for i in 0..N {
+            r[i] = (s[i] & borrow) | (t[i] & !borrow);
+        }
+        Fe(r)
+    }
+
+    /// a − b mod p.
+    #[inline(always)]
+    pub(crate) fn sub(&self, a: &Fe<N>, b: &Fe<N>) -> Fe<N> {
+        let mut d = [0u64; N];
+        let mut borrow = 0;
+        for i in 0..N {
+            (d[i], borrow) = sbb(a.0[i], b.0[i], borrow);
+        }
+        let mut carry = 0;
+        for i in 0..N {
+            (d[i], carry) = adc(d[i], self.p[i] & borrow, carry);
+        }
+        Fe(d)
+    }
+
+    /// −a mod p.
+    #[inline(always)]
+    pub(crate) fn neg(&self, a: &Fe<N>) -> Fe<N> {
+        self.sub(&Fe([0; N]), a)
+    }
+
+    /// 2a mod p.
+    #[inline(always)]
+    pub(crate) fn dbl(&self, a: &Fe<N>) -> Fe<N> {
+        self.add(a, a)
+    }
+
+    /// a · b mod p.
+    #[inline(always)]
+    pub(crate) fn mul(&self, a: &Fe<N>, b: &Fe<N>) -> Fe<N> {
+        if self.c != 0 {
+            self.mul_pm(a, b)
+        } else {
+            self.mul_mont(a, b)
+        }
+    }
+
+    /// a² mod p.
+    #[inline(always)]
+    pub(crate) fn sqr(&self, a: &Fe<N>) -> Fe<N> {
+        if self.c != 0 {
+            let (lo, hi) = sqr_wide(&a.0);
+            self.reduce_pm(lo, hi)
+        } else {
+            self.mul_mont(a, a)
+        }
+    }
+
+    /// Montgomery multiplication (CIOS).
+    #[inline(always)]
+    fn mul_mont(&self, a: &Fe<N>, b: &Fe<N>) -> Fe<N> {
+        let mut t = [0u64; N];
+        let mut t_n = 0u64;
+        for i in 0..N {
+            let mut c = 0;
+            for j in 0..N {
+                (t[j], c) = mac(t[j], a.0[j], b.0[i], c);
+            }
+            let (s, t_n1) = adc(t_n, c, 0);
+            let m = t[0].wrapping_mul(self.n0);
+            let (_, mut c) = mac(t[0], m, self.p[0], 0);
+            for j in 1..N {
+                (t[j - 1], c) = mac(t[j], m, self.p[j], c);
+            }
+            let (s2, c2) = adc(s, c, 0);
+            t[N - 1] = s2;
+            t_n = t_n1 + c2;
+        }
+        self.sub_p_if_needed(t, t_n)
+    }
+
+    /// Pseudo-Mersenne multiplication: full product, then fold.
+    #[inline(always)]
+    fn mul_pm(&self, a: &Fe<N>, b: &Fe<N>) -> Fe<N> {
+        let (lo, hi) = mul_wide(&a.0, &b.0);
+        self.reduce_pm(lo, hi)
+    }
+
+    /// (hi·2^(64N) + lo) mod p for p = 2^(64N) − c: hi·2^(64N) ≡ hi·c.
+    #[inline(always)]
+    fn reduce_pm(&self, lo: [u64; N], hi: [u64; N]) -> Fe<N> {
+        let c = self.c;
+        let mut r = [0u64; N];
+        let mut carry = 0;
+        for i in 0..N {
+            (r[i], carry) = mac(lo[i], hi[i], c, carry);
+        }
+        // carry < c + 1; fold once more
+        let (r0, mut k) = mac(r[0], carry, c, 0);
+        r[0] = r0;
+        for ri in r.iter_mut().skip(1) {
+            (*ri, k) = adc(*ri, 0, k);
+        }
+        // an overflow here leaves a tiny value; add c once more (cannot overflow again)
+        let (r0, mut k2) = adc(r[0], c & k.wrapping_neg(), 0);
+        r[0] = r0;
+        for ri in r.iter_mut().skip(1) {
+            (*ri, k2) = adc(*ri, 0, k2);
+        }
+        // final: r < 2^(64N) < 2p; subtract p if r ≥ p, i.e. when r + c overflows
+        let mut t = [0u64; N];
+        let mut k3;
+        (t[0], k3) = adc(r[0], c, 0);
+        for i in 1..N {
+            (t[i], k3) = adc(r[i], 0, k3);
+        }
+        let mask = k3.wrapping_neg();
+        for i in 0..N {
+            r[i] = (t[i] & mask) | (r[i] & !mask);
+        }
+        Fe(r)
+    }
+
+    /// The representation of an integer < p (the caller checks the bound).
+    pub(crate) fn from_uint(&self, x: &Uint<N>) -> Fe<N> {
+        let mut a = [0u64; N];
+        a.copy_from_slice(x.as_words());
+        if self.c != 0 {
+            Fe(a)
+        } else {
+            self.mul_mont(&Fe(a), &Fe(self.r2))
+        }
+    }
+
+    /// The integer an element represents.
+    pub(crate) fn to_uint(&self, a: &Fe<N>) -> Uint<N> {
+        let v = if self.c != 0 {
+            *a
+        } else {
+            let mut one = [0u64; N];
+            one[0] = 1;
+            self.mul_mont(a, &Fe(one))
+        };
+        Uint::from_words(v.0)
+    }
+
+    /// x < p for an integer.
+    pub(crate) fn in_range(&self, x: &Uint<N>) -> bool {
+        x < self.modulus.as_ref()
+    }
+
+    pub(crate) fn is_zero(&self, a: &Fe<N>) -> Choice {
+        a.ct_eq(&Fe([0; N]))
+    }
+
+    pub(crate) fn zero(&self) -> Fe<N> {
+        Fe([0; N])
+    }
+}
+
+impl<const N: usize> Field<N>
+where
+    Uint<N>: Invertible,
+{
+    /// a^{-1} (0 maps to 0), constant time.
+    pub(crate) fn invert(&self, a: &Fe<N>) -> Fe<N> {
+        let (r, _) = Uint::inv_adj(&self.modulus, &self.inv_adj, &Uint::from_words(a.0));
+        Fe(*r.as_words())
+    }
+
+    /// a^{-1} (0 maps to 0), variable time: public values only.
+    pub(crate) fn invert_vartime(&self, a: &Fe<N>) -> Fe<N> {
+        match Uint::inv_adj_vartime(&self.modulus, &self.inv_adj, &Uint::from_words(a.0)) {
+            Some(r) => Fe(*r.as_words()),
+            None => Fe([0; N]),
+        }
+    }
+}
+
+/// Schoolbook product, split into low and high halves.
+#[inline(always)]
+fn mul_wide<const N: usize>(a: &[u64; N], b: &[u64; N]) -> ([u64; N], [u64; N]) {
+    let mut lo = [0u64; N];
+    let mut hi = [0u64; N];
+    for i in 0..N {
+        let mut c = 0;
+        for j in 0..N {
+            let k = i + j;
+            if k < N {
+                (lo[k], c) = mac(lo[k], a[j], b[i], c);
+            } else {
+                (hi[k - N], c) = mac(hi[k - N], a[j], b[i], c);
+            }
+        }
+        // position i + N
+        hi[i] = c;
+    }
+    (lo, hi)
+}
+
+/// Squaring: cross products once, doubled, plus the squares.
+#[inline(always)]
+fn sqr_wide<const N: usize>(a: &[u64; N]) -> ([u64; N], [u64; N]) {
+    let mut lo = [0u64; N];
+    let mut hi = [0u64; N];
+    // cross products a[i]*a[j], i < j
+    for i in 0..N {
+        let mut c = 0;
+        for j in (i + 1)..N {
+            let k = i + j;
+            if k < N {
+                (lo[k], c) = mac(lo[k], a[j], a[i], c);
+            } else {
+                (hi[k - N], c) = mac(hi[k - N], a[j], a[i], c);
+            }
+        }
+        let k = i + N;
+        if i + 1 < N {
+            hi[k - N] = c;
+        }
+    }
+    // double
+    let mut top = 0u64;
+    for i in 0..N {
+        let v = lo[i];
+        lo[i] = (v << 1) | top;
+        top = v >> 63;
+    }
+    for i in 0..N {
+        let v = hi[i];
+        hi[i] = (v << 1) | top;
+        top = v >> 63;
+    }
+    // add squares
+    let mut c = 0;
+    for i in 0..N {
+        let (sl, sh) = mac(0, a[i], a[i], 0);
+        let k = 2 * i;
+        if k < N {
+            (lo[k], c) = adc(lo[k], sl, c);
+        } else {
+            (hi[k - N], c) = adc(hi[k - N], sl, c);
+        }
+        let k = 2 * i + 1;
+        if k < N {
+            (lo[k], c) = adc(lo[k], sh, c);
+        } else {
+            (hi[k - N], c) = adc(hi[k - N], sh, c);
+        }
+    }
+    (lo, hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crypto_bigint::{NonZero, U256, U512};
+
+    fn check<const N: usize>(p: Uint<N>, seed: u64)
+    where
+        Uint<N>: Invertible,
+    {
+        let Some(f) = Field::new(p) else {
+            unreachable!()
+        };
+        let Some(nz) = Option::<NonZero<Uint<N>>>::from(NonZero::new(p)) else {
+            unreachable!()
+        };
+        let mut s = seed;
+        let mut rnd = || {
+            let mut w = [0u64; N];
+            for x in w.iter_mut() {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                *x = s ^ (s >> 29);
+            }
+            Uint::<N>::from_words(w).rem(&nz)
+        };
+        for _ in 0..200 {
+            let (x, y) = (rnd(), rnd());
+            let (a, b) = (f.from_uint(&x), f.from_uint(&y));
+            assert_eq!(f.to_uint(&a), x);
+            assert_eq!(f.to_uint(&f.mul(&a, &b)), x.mul_mod_vartime(&y, &nz));
+            assert_eq!(f.to_uint(&f.sqr(&a)), x.mul_mod_vartime(&x, &nz));
+            assert_eq!(f.to_uint(&f.add(&a, &b)), x.add_mod(&y, &p));
+            assert_eq!(f.to_uint(&f.sub(&a, &b)), x.sub_mod(&y, &p));
+            let ia = f.invert(&a);
+            assert_eq!(f.mul(&a, &ia), f.one);
+            assert_eq!(f.invert_vartime(&a), ia);
+        }
+        // edge: p − 1 squared
+        let pm1 = p.wrapping_sub(&Uint::ONE);
+        let a = f.from_uint(&pm1);
+        assert_eq!(f.to_uint(&f.sqr(&a)), Uint::ONE);
+        assert_eq!(f.to_uint(&f.mul(&a, &a)), Uint::ONE);
+        assert_eq!(f.to_uint(&f.add(&a, &a)), pm1.wrapping_sub(&Uint::ONE));
+    }
+
+    #[test]
+    fn field_arithmetic_matches_crypto_bigint() {
+        // pseudo-Mersenne
+        check(
+            U256::from_be_hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFD97"),
+            1,
+        );
+        check(
+            U512::from_be_hex(
+                "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFDC7",
+            ),
+            2,
+        );
+        // Montgomery
+        check(
+            U256::from_be_hex("8000000000000000000000000000000000000000000000000000000000000431"),
+            3,
+        );
+        check(
+            U256::from_be_hex("9B9F605F5A858107AB1EC85E6B41C8AACF846E86789051D37998F7B9022D759B"),
+            4,
+        );
+        check(
+            U512::from_be_hex(
+                "4531ACD1FE0023C7550D267B6B2FEE80922B14B2FFB90F04D4EB7C09B5D2D15DF1D852741AF4704A0458047E80E4546D35B8336FAC224DD81664BBF528BE6373",
+            ),
+            5,
+        );
+    }
+}
