@@ -36,7 +36,9 @@ fn model(powers: usize) -> PowerOfAttorney {
             address: Some(Address {
                 region: "77".into(),
                 fias_id: None,
-                line: Some(AddressLine::Plain("г. Москва, ул. Вавилова, д. 19 <офис 1>".into())),
+                line: Some(AddressLine::Plain(
+                    "г. Москва, ул. Вавилова, д. 19 <офис 1>".into(),
+                )),
             }),
         },
         head: Individual {
