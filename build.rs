@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "orgadm/v1/person.proto",
         "orgadm/v1/organization.proto",
         "orgadm/v1/audit.proto",
+        "orgadm/v1/employee.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(protos, ["proto"])?;

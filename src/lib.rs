@@ -5,6 +5,7 @@
 pub mod app;
 pub mod crypto;
 pub mod domain;
+pub mod mail;
 pub mod service;
 pub mod storage;
 pub mod transport;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use orgadm::app;
 use orgadm::domain::caller::Role;
+use orgadm::service::outbox::OutboxSettings;
 use orgadm::storage::DbConfig;
 
 #[derive(Parser)]
@@ -49,12 +50,108 @@ enum Command {
         /// Address to listen on, for gRPC and HTTP alike.
         #[arg(long, env = "ORGADM_LISTEN", default_value = app::DEFAULT_LISTEN)]
         listen: String,
+        #[command(flatten)]
+        mail: MailArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage API clients (the credentials portals, vendor systems and auditors call with).
     #[command(subcommand)]
     Client(ClientCommand),
+}
+
+/// Invitations and their e-mail delivery.
+#[derive(Args)]
+struct MailArgs {
+    /// The invitation link's base: the secret is appended (or replaces `{secret}`).
+    #[arg(
+        long,
+        env = "ORGADM_INVITATION_BASE_URL",
+        default_value = "http://localhost:8080/invitation?secret="
+    )]
+    invitation_base_url: String,
+    /// How many days an invitation can be accepted.
+    #[arg(long, env = "ORGADM_INVITATION_VALIDITY_DAYS", default_value_t = 60)]
+    invitation_validity_days: u32,
+    /// SMTP server; without it messages are written as .eml files into --outbox-dir.
+    #[arg(long, env = "ORGADM_SMTP_HOST")]
+    smtp_host: Option<String>,
+    /// SMTP port (default: 25 for none, 587 for starttls, 465 for tls).
+    #[arg(long, env = "ORGADM_SMTP_PORT")]
+    smtp_port: Option<u16>,
+    /// SMTP connection protection: none, starttls or tls.
+    #[arg(long, env = "ORGADM_SMTP_TLS", default_value = "starttls")]
+    smtp_tls: String,
+    #[arg(long, env = "ORGADM_SMTP_USERNAME")]
+    smtp_username: Option<String>,
+    /// The SMTP password (prefer --smtp-password-file: arguments are visible to other users).
+    #[arg(long, env = "ORGADM_SMTP_PASSWORD", hide_env_values = true)]
+    smtp_password: Option<String>,
+    /// A file holding the SMTP password (trailing newline ignored).
+    #[arg(long, env = "ORGADM_SMTP_PASSWORD_FILE")]
+    smtp_password_file: Option<std::path::PathBuf>,
+    /// The From mailbox of outgoing messages.
+    #[arg(
+        long,
+        env = "ORGADM_MAIL_SENDER",
+        default_value = "orgadm <noreply@localhost.localdomain>"
+    )]
+    mail_sender: String,
+    /// Where messages are written as .eml files when no SMTP server is configured.
+    #[arg(long, env = "ORGADM_OUTBOX_DIR", default_value = "data/outbox")]
+    outbox_dir: std::path::PathBuf,
+}
+
+impl MailArgs {
+    fn config(&self) -> anyhow::Result<(orgadm::mail::MailConfig, OutboxSettings, i64)> {
+        use orgadm::mail::{MailConfig, SmtpConfig, TlsMode};
+        if self.invitation_validity_days == 0 {
+            anyhow::bail!("--invitation-validity-days must be at least 1");
+        }
+        let smtp = match &self.smtp_host {
+            None => None,
+            Some(host) => {
+                let tls = TlsMode::parse(&self.smtp_tls)
+                    .ok_or_else(|| anyhow::anyhow!("--smtp-tls must be none, starttls or tls"))?;
+                let port = self.smtp_port.unwrap_or(match tls {
+                    TlsMode::None => 25,
+                    TlsMode::Starttls => 587,
+                    TlsMode::Tls => 465,
+                });
+                let password = match (&self.smtp_password, &self.smtp_password_file) {
+                    (_, Some(f)) => Some(
+                        std::fs::read_to_string(f)
+                            .map_err(|e| anyhow::anyhow!("--smtp-password-file {}: {e}", f.display()))?
+                            .trim_end_matches(['\r', '\n'])
+                            .to_owned(),
+                    ),
+                    (Some(p), None) => Some(p.clone()),
+                    (None, None) => None,
+                };
+                Some(SmtpConfig {
+                    host: host.clone(),
+                    port,
+                    tls,
+                    username: self.smtp_username.clone(),
+                    password,
+                    timeout: std::time::Duration::from_secs(30),
+                })
+            }
+        };
+        let outbox = OutboxSettings {
+            link_base: self.invitation_base_url.clone(),
+            ..OutboxSettings::default()
+        };
+        Ok((
+            MailConfig {
+                smtp,
+                sender: self.mail_sender.clone(),
+                outbox_dir: self.outbox_dir.clone(),
+            },
+            outbox,
+            i64::from(self.invitation_validity_days),
+        ))
+    }
 }
 
 #[derive(Subcommand)]
@@ -112,8 +209,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     db.pool_size = cli.db.db_pool_size;
     db.sqlite_synchronous = cli.db.sqlite_synchronous.clone();
     match cli.command {
-        Command::Serve { listen } => {
-            let core = app::open(db, None).await?;
+        Command::Serve { listen, mail } => {
+            let (mail, outbox, validity_days) = mail.config()?;
+            let mut core = app::open(db, None).await?;
+            core.invitations.validity = chrono::Duration::days(validity_days);
             if core.count_active_clients().await? == 0 {
                 eprintln!(
                     "orgadm: this database has no API clients yet. Create the first operator credential with:\n  \
@@ -124,7 +223,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-            app::serve(listener, core, shutdown_signal()).await
+            app::serve_with_delivery(listener, core, mail, outbox, shutdown_signal()).await
         }
         Command::Migrate => {
             app::open(db, None).await?;

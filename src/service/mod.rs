@@ -7,9 +7,13 @@ pub mod auth;
 pub mod authz;
 pub mod clock;
 pub mod db;
+pub mod employees;
 pub mod error;
+pub mod groups;
 pub mod idempotency;
+pub mod invitations;
 pub mod organizations;
+pub mod outbox;
 pub mod persons;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
@@ -21,11 +25,34 @@ pub use error::ServiceError;
 pub struct Core {
     pub db: Db,
     pub clock: SharedClock,
+    pub invitations: InvitationSettings,
+    /// Woken after a transaction queued mail, so the delivery worker need not wait for its poll.
+    pub outbox_wakeup: std::sync::Arc<tokio::sync::Notify>,
+}
+
+/// Invitation settings.
+#[derive(Debug, Clone)]
+pub struct InvitationSettings {
+    /// How long an invitation can be accepted (60 days by default).
+    pub validity: chrono::Duration,
+}
+
+impl Default for InvitationSettings {
+    fn default() -> Self {
+        Self {
+            validity: chrono::Duration::days(60),
+        }
+    }
 }
 
 impl Core {
     pub fn new(db: Db, clock: SharedClock) -> Self {
-        Self { db, clock }
+        Self {
+            db,
+            clock,
+            invitations: InvitationSettings::default(),
+            outbox_wakeup: std::sync::Arc::new(tokio::sync::Notify::new()),
+        }
     }
 }
 

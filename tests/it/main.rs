@@ -2,6 +2,7 @@
 //! test on its own SQLite file or PostgreSQL database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod smtp;
 mod support;
 
 mod audit;
@@ -9,6 +10,8 @@ mod authz;
 mod cli;
 mod contract;
 mod crash;
+mod employees;
+mod invitations;
 mod organizations;
 mod persons;
 mod server;
