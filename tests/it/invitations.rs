@@ -181,7 +181,7 @@ async fn head_invites_admin_who_invites_another(s: &TestServer) {
     assert_eq!(inv2.inviter_oid, ivanov);
     let mails = smtp.wait_for(2).await;
     let m2 = parse(&mails[1].data);
-    assert!(m2.text.contains("Иванов Иван Иванович приглашает"), "{}", m2.text);
+    assert!(m2.text.contains("Иванов Пётр Петрович приглашает"), "{}", m2.text);
     let secret2 = secret_after(&m2.text, LINK_BASE);
     let sidorov = confirmed_person(&mut op, "Сидоров", 11).await;
     let mut sd = s.as_portal(&o.portal, sidorov).await;
