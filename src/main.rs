@@ -121,7 +121,9 @@ impl MailArgs {
                 let password = match (&self.smtp_password, &self.smtp_password_file) {
                     (_, Some(f)) => Some(
                         std::fs::read_to_string(f)
-                            .map_err(|e| anyhow::anyhow!("--smtp-password-file {}: {e}", f.display()))?
+                            .map_err(|e| {
+                                anyhow::anyhow!("--smtp-password-file {}: {e}", f.display())
+                            })?
                             .trim_end_matches(['\r', '\n'])
                             .to_owned(),
                     ),

@@ -436,7 +436,10 @@ mod inproc {
     impl Drop for Fresh {
         fn drop(&mut self) {
             if let Some((admin, name)) = self.pg_drop.take() {
-                let _ = psql(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                let _ = psql(
+                    &admin,
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                );
             }
         }
     }
@@ -474,9 +477,19 @@ mod inproc {
         anyhow::anyhow!("{e:?}")
     }
 
-    async fn caller(core: &Core, role: Role, name: &str, person: Option<i64>) -> anyhow::Result<Caller> {
-        let (_, token) = core.create_client(name.into(), role, None).await.map_err(e)?;
-        core.authenticate(Some(&token), person, "load".into()).await.map_err(e)
+    async fn caller(
+        core: &Core,
+        role: Role,
+        name: &str,
+        person: Option<i64>,
+    ) -> anyhow::Result<Caller> {
+        let (_, token) = core
+            .create_client(name.into(), role, None)
+            .await
+            .map_err(e)?;
+        core.authenticate(Some(&token), person, "load".into())
+            .await
+            .map_err(e)
     }
 
     fn snils(n: usize) -> String {
@@ -502,7 +515,13 @@ mod inproc {
         .validate()
         .map_err(|v| anyhow::anyhow!("{v:?}"))?;
         Ok(core
-            .register_person(op, RegisterPerson { request_id: None, fields })
+            .register_person(
+                op,
+                RegisterPerson {
+                    request_id: None,
+                    fields,
+                },
+            )
             .await
             .map_err(e)?
             .oid)
@@ -529,7 +548,13 @@ mod inproc {
             .validate()
             .map_err(|v| anyhow::anyhow!("{v:?}"))?;
             let o = core
-                .register_organization(op, RegisterOrganization { request_id: None, org })
+                .register_organization(
+                    op,
+                    RegisterOrganization {
+                        request_id: None,
+                        org,
+                    },
+                )
                 .await
                 .map_err(e)?;
             out.push((o.oid, head));
@@ -605,7 +630,12 @@ mod inproc {
         }
         let elapsed = started.elapsed();
         lat.sort();
-        Run { ok: lat.len(), errors, elapsed, lat }
+        Run {
+            ok: lat.len(),
+            errors,
+            elapsed,
+            lat,
+        }
     }
 
     /// The bare comparison: one single-row INSERT in its own write transaction.
@@ -750,8 +780,12 @@ mod inproc {
         let mut start = 0;
         while start < a.employees {
             let end = (start + batch).min(a.employees);
-            let mut persons = String::from("INSERT INTO persons (oid, surname, given_name, snils, level, created_at, updated_at, version) VALUES ");
-            let mut emps = String::from("INSERT INTO employees (organization_oid, person_oid, position, work_email, email_lower, state, joined_at, updated_at, version) VALUES ");
+            let mut persons = String::from(
+                "INSERT INTO persons (oid, surname, given_name, snils, level, created_at, updated_at, version) VALUES ",
+            );
+            let mut emps = String::from(
+                "INSERT INTO employees (organization_oid, person_oid, position, work_email, email_lower, state, joined_at, updated_at, version) VALUES ",
+            );
             let mut members = String::new();
             for i in start..end {
                 let oid = 3_000_000_000_i64 + i as i64;
@@ -778,15 +812,21 @@ mod inproc {
                 if members.is_empty() {
                     String::new()
                 } else {
-                    format!("INSERT INTO group_members (organization_oid, mnemonic, person_oid, added_at) VALUES {members}")
+                    format!(
+                        "INSERT INTO group_members (organization_oid, mnemonic, person_oid, added_at) VALUES {members}"
+                    )
                 },
             ];
             core.db
                 .write(move |c| {
                     for s in sqls.iter().filter(|s| !s.is_empty()) {
                         match c {
-                            DbConnection::Postgresql(pg) => diesel::sql_query(s.as_str()).execute(pg)?,
-                            DbConnection::Sqlite(sq) => diesel::sql_query(s.as_str()).execute(sq)?,
+                            DbConnection::Postgresql(pg) => {
+                                diesel::sql_query(s.as_str()).execute(pg)?
+                            }
+                            DbConnection::Sqlite(sq) => {
+                                diesel::sql_query(s.as_str()).execute(sq)?
+                            }
                         };
                     }
                     Ok(())
@@ -816,7 +856,11 @@ mod inproc {
                 .await
                 .map_err(e)?;
         }
-        eprintln!("seeded {} employees in {:.1}s", a.employees, t.elapsed().as_secs_f64());
+        eprintln!(
+            "seeded {} employees in {:.1}s",
+            a.employees,
+            t.elapsed().as_secs_f64()
+        );
         // Serve gRPC in this process and list as the head's portal would.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -835,9 +879,32 @@ mod inproc {
             .map_err(e)?;
         let mut client = pb::employee_service_client::EmployeeServiceClient::new(channel);
         let filters: [(&str, pb::ListEmployeesRequest); 3] = [
-            ("all", pb::ListEmployeesRequest { organization_oid: org, page_size: a.page_size, ..Default::default() }),
-            ("state=active", pb::ListEmployeesRequest { organization_oid: org, page_size: a.page_size, state: pb::EmployeeState::Active as i32, ..Default::default() }),
-            ("group=ORG_AUDITORS", pb::ListEmployeesRequest { organization_oid: org, page_size: a.page_size, group: "ORG_AUDITORS".into(), ..Default::default() }),
+            (
+                "all",
+                pb::ListEmployeesRequest {
+                    organization_oid: org,
+                    page_size: a.page_size,
+                    ..Default::default()
+                },
+            ),
+            (
+                "state=active",
+                pb::ListEmployeesRequest {
+                    organization_oid: org,
+                    page_size: a.page_size,
+                    state: pb::EmployeeState::Active as i32,
+                    ..Default::default()
+                },
+            ),
+            (
+                "group=ORG_AUDITORS",
+                pb::ListEmployeesRequest {
+                    organization_oid: org,
+                    page_size: a.page_size,
+                    group: "ORG_AUDITORS".into(),
+                    ..Default::default()
+                },
+            ),
         ];
         println!(
             "scenario=employees backend={} employees={} page_size={}",
@@ -854,7 +921,13 @@ mod inproc {
             let mut rows = 0;
             let started = Instant::now();
             loop {
-                let mut r = authed(&portal, pb::ListEmployeesRequest { page_token: token.clone(), ..req.clone() });
+                let mut r = authed(
+                    &portal,
+                    pb::ListEmployeesRequest {
+                        page_token: token.clone(),
+                        ..req.clone()
+                    },
+                );
                 if let Ok(v) = head.to_string().parse() {
                     r.metadata_mut().insert("x-orgadm-person", v);
                 }

@@ -370,7 +370,13 @@ mod tests {
             .collect();
         assert_eq!(
             f,
-            ["organization_oid", "email", "surname", "given_name", "snils"]
+            [
+                "organization_oid",
+                "email",
+                "surname",
+                "given_name",
+                "snils"
+            ]
         );
         let good = InvitationInput {
             organization_oid: 1,

@@ -173,10 +173,9 @@ pub fn build_invitation(
     message_id: &str,
     m: &InvitationMail,
 ) -> Result<Message, MailError> {
-    let to = m
-        .to
-        .parse::<Address>()
-        .map_err(|e| MailError::permanent(format!("bad recipient address: {e}")))?;
+    let to =
+        m.to.parse::<Address>()
+            .map_err(|e| MailError::permanent(format!("bad recipient address: {e}")))?;
     let (subject, text, html) = invitation_texts(m);
     let domain = sender.email.domain().to_owned();
     Message::builder()
@@ -296,12 +295,12 @@ impl Mailer {
                     .collect();
                 let tmp = dir.join(format!(".{name}.tmp"));
                 let path = dir.join(format!("{name}.eml"));
-                tokio::fs::write(&tmp, msg.formatted())
-                    .await
-                    .map_err(|e| MailError::transient(format!("cannot write {}: {e}", tmp.display())))?;
-                tokio::fs::rename(&tmp, &path)
-                    .await
-                    .map_err(|e| MailError::transient(format!("cannot write {}: {e}", path.display())))?;
+                tokio::fs::write(&tmp, msg.formatted()).await.map_err(|e| {
+                    MailError::transient(format!("cannot write {}: {e}", tmp.display()))
+                })?;
+                tokio::fs::rename(&tmp, &path).await.map_err(|e| {
+                    MailError::transient(format!("cannot write {}: {e}", path.display()))
+                })?;
                 Ok(())
             }
         }

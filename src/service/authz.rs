@@ -163,9 +163,8 @@ pub fn read_audit(
     org: Option<&Organization>,
     access: Option<&OrgAccess>,
 ) -> Result<Allowed, ServiceError> {
-    let org_auditor = access.is_some_and(|a| {
-        a.actor_state == Some(EmployeeState::Active) && a.in_group(ORG_AUDITORS)
-    });
+    let org_auditor = access
+        .is_some_and(|a| a.actor_state == Some(EmployeeState::Active) && a.in_group(ORG_AUDITORS));
     match (caller.role, org) {
         (Role::Operator, _) => allow("operator"),
         (Role::Auditor, _) if caller.organization_oid.is_none() => allow("platform auditor"),
@@ -300,7 +299,8 @@ pub fn manage_employee(
     to: Option<EmployeeState>,
 ) -> Result<Allowed, ServiceError> {
     let allowed = org_admin(caller, f, "manage employees")?;
-    if person == f.head_oid && matches!(to, Some(EmployeeState::Blocked | EmployeeState::Dismissed)) {
+    if person == f.head_oid && matches!(to, Some(EmployeeState::Blocked | EmployeeState::Dismissed))
+    {
         return Err(ServiceError::precondition(
             "HEAD_PROTECTED",
             format!("person/{person}"),
@@ -331,6 +331,9 @@ pub fn leave(caller: &Caller, f: &OrgAccess) -> Result<(Allowed, i64), ServiceEr
 pub fn answer_invitation(caller: &Caller) -> Result<(Allowed, i64), ServiceError> {
     match caller.role {
         Role::Portal => Ok((Allowed { rule: "invitee" }, acting_person(caller)?)),
-        _ => deny(caller, "answer invitations (a portal acts for the invited person)"),
+        _ => deny(
+            caller,
+            "answer invitations (a portal acts for the invited person)",
+        ),
     }
 }

@@ -1,9 +1,7 @@
 //! Employee use cases: list, get, update, block, unblock, dismiss, leave.
 
 use crate::domain::caller::Caller;
-use crate::domain::employee::{
-    EMPLOYEE_UPDATABLE_FIELDS, Employee, EmployeeInput, EmployeeState,
-};
+use crate::domain::employee::{EMPLOYEE_UPDATABLE_FIELDS, Employee, EmployeeInput, EmployeeState};
 use crate::domain::page;
 use crate::storage::employees::{EmployeeFilter, OrgFacts};
 use crate::storage::{self, DbConnection};
@@ -125,7 +123,12 @@ impl Core {
                     }
                 }
                 Ok(storage::employees::list(
-                    c, org, a.head_oid, &f, after, size + 1,
+                    c,
+                    org,
+                    a.head_oid,
+                    &f,
+                    after,
+                    size + 1,
                 )?)
             })
             .await?;
@@ -180,15 +183,33 @@ impl Core {
                 let has = |n: &str| all || cmd.mask.iter().any(|m| m == n);
                 let i = &cmd.input;
                 let merged = EmployeeInput {
-                    position: if has("position") { i.position.clone() } else { current.position.clone().unwrap_or_default() },
-                    work_email: if has("work_email") { i.work_email.clone() } else { current.work_email.clone().unwrap_or_default() },
-                    phone: if has("phone") { i.phone.clone() } else { current.phone.clone().unwrap_or_default() },
+                    position: if has("position") {
+                        i.position.clone()
+                    } else {
+                        current.position.clone().unwrap_or_default()
+                    },
+                    work_email: if has("work_email") {
+                        i.work_email.clone()
+                    } else {
+                        current.work_email.clone().unwrap_or_default()
+                    },
+                    phone: if has("phone") {
+                        i.phone.clone()
+                    } else {
+                        current.phone.clone().unwrap_or_default()
+                    },
                 }
                 .validate()?;
                 let mut changed = Vec::new();
-                if merged.position != current.position { changed.push("position"); }
-                if merged.work_email != current.work_email { changed.push("work_email"); }
-                if merged.phone != current.phone { changed.push("phone"); }
+                if merged.position != current.position {
+                    changed.push("position");
+                }
+                if merged.work_email != current.work_email {
+                    changed.push("work_email");
+                }
+                if merged.phone != current.phone {
+                    changed.push("phone");
+                }
                 if !storage::employees::update_fields(c, &current, &merged, now)? {
                     return Err(ServiceError::stale_etag("employee"));
                 }

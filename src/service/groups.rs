@@ -2,8 +2,8 @@
 
 use crate::domain::caller::Caller;
 use crate::domain::employee::{AccessGroup, EmployeeState, NewGroup};
-use crate::domain::page;
 use crate::domain::error as v;
+use crate::domain::page;
 use crate::storage::{self, StorageError};
 
 use super::audit_log::{self, EventSpec};

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::crypto::streebog::streebog256;
 use crate::domain::caller::Caller;
 use crate::domain::employee::{
-    EmployeeChanges, Employee, Invitation, InvitationState, NewInvitation, ORG_ADMIN, email_key,
+    Employee, EmployeeChanges, Invitation, InvitationState, NewInvitation, ORG_ADMIN, email_key,
 };
 use crate::domain::page;
 use crate::domain::person::AccountLevel;

@@ -94,7 +94,10 @@ impl WorkerHandle {
 
 impl Worker {
     pub fn new(core: Core, mailer: Mailer, settings: OutboxSettings) -> Self {
-        let owner = format!("worker-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let owner = format!(
+            "worker-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
         Self {
             core,
             mailer: Arc::new(mailer),
@@ -201,7 +204,9 @@ impl Worker {
         drop(secret);
         match &result {
             Ok(()) => tracing::info!(message = %row.id, attempt = row.attempts, "mail sent"),
-            Err(e) => tracing::warn!(message = %row.id, attempt = row.attempts, permanent = e.permanent, error = %e, "mail not sent"),
+            Err(e) => {
+                tracing::warn!(message = %row.id, attempt = row.attempts, permanent = e.permanent, error = %e, "mail not sent")
+            }
         }
         let clock = self.core.clock.clone();
         let settings = self.settings.clone();

@@ -41,9 +41,15 @@ const NAME_COLS: NameCols = (
     persons::snils,
 );
 
-type Joined = (EmployeeRow, (String, String, Option<String>, Option<String>));
+type Joined = (
+    EmployeeRow,
+    (String, String, Option<String>, Option<String>),
+);
 
-fn into_domain((r, (surname, given_name, patronymic, snils)): Joined, head_oid: i64) -> Result<Employee, StorageError> {
+fn into_domain(
+    (r, (surname, given_name, patronymic, snils)): Joined,
+    head_oid: i64,
+) -> Result<Employee, StorageError> {
     let state = EmployeeState::parse(&r.state)
         .ok_or_else(|| StorageError::Other(format!("unknown employee state {}", r.state)))?;
     Ok(Employee {
@@ -520,17 +526,15 @@ pub fn facts(
             .bind::<Nullable<Text>, _>(snils)
             .get_result(pg)
             .optional()?,
-        DbConnection::Sqlite(sq) => diesel::sql_query(
-            FACTS_SQL
-                .replace("AGG", "group_concat")
-                .replace('$', "?"),
-        )
-        .bind::<BigInt, _>(org)
-        .bind::<BigInt, _>(actor)
-        .bind::<Text, _>(email)
-        .bind::<Nullable<Text>, _>(snils)
-        .get_result(sq)
-        .optional()?,
+        DbConnection::Sqlite(sq) => {
+            diesel::sql_query(FACTS_SQL.replace("AGG", "group_concat").replace('$', "?"))
+                .bind::<BigInt, _>(org)
+                .bind::<BigInt, _>(actor)
+                .bind::<Text, _>(email)
+                .bind::<Nullable<Text>, _>(snils)
+                .get_result(sq)
+                .optional()?
+        }
     };
     row.map(|r| {
         let actor_state = r

@@ -33,8 +33,9 @@ struct InvitationRow {
 
 impl InvitationRow {
     fn into_domain(self) -> Result<Invitation, StorageError> {
-        let stored_state = InvitationState::parse(&self.state)
-            .ok_or_else(|| StorageError::Other(format!("unknown invitation state {}", self.state)))?;
+        let stored_state = InvitationState::parse(&self.state).ok_or_else(|| {
+            StorageError::Other(format!("unknown invitation state {}", self.state))
+        })?;
         Ok(Invitation {
             id: self.id,
             organization_oid: self.organization_oid,
@@ -193,7 +194,11 @@ pub fn transition(
 }
 
 /// Voids the current link of a pending invitation (resend): bumps the version.
-pub fn void_secret(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<bool, StorageError> {
+pub fn void_secret(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StorageError> {
     let n = diesel::update(
         invitations::table
             .filter(invitations::id.eq(id))

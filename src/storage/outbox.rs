@@ -83,14 +83,18 @@ pub fn cancel(
     reason: &str,
     now: NaiveDateTime,
 ) -> Result<(), StorageError> {
-    diesel::update(mail_outbox::table.find(id).filter(mail_outbox::state.eq("pending")))
-        .set((
-            mail_outbox::state.eq("cancelled"),
-            mail_outbox::last_error.eq(reason),
-            mail_outbox::lease_owner.eq(None::<String>),
-            mail_outbox::lease_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
+    diesel::update(
+        mail_outbox::table
+            .find(id)
+            .filter(mail_outbox::state.eq("pending")),
+    )
+    .set((
+        mail_outbox::state.eq("cancelled"),
+        mail_outbox::last_error.eq(reason),
+        mail_outbox::lease_owner.eq(None::<String>),
+        mail_outbox::lease_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
     finish_attempt(conn, id, attempt, "failed", Some(reason), now)
 }
 
@@ -175,15 +179,19 @@ pub fn mark_sent(
     now: NaiveDateTime,
 ) -> Result<(), StorageError> {
     // A message cancelled meanwhile (revoked, resent) stays cancelled; the attempt says it went.
-    diesel::update(mail_outbox::table.find(id).filter(mail_outbox::state.eq("pending")))
-        .set((
-            mail_outbox::state.eq("sent"),
-            mail_outbox::sent_at.eq(now),
-            mail_outbox::lease_owner.eq(None::<String>),
-            mail_outbox::lease_until.eq(None::<NaiveDateTime>),
-            mail_outbox::last_error.eq(None::<String>),
-        ))
-        .execute(conn)?;
+    diesel::update(
+        mail_outbox::table
+            .find(id)
+            .filter(mail_outbox::state.eq("pending")),
+    )
+    .set((
+        mail_outbox::state.eq("sent"),
+        mail_outbox::sent_at.eq(now),
+        mail_outbox::lease_owner.eq(None::<String>),
+        mail_outbox::lease_until.eq(None::<NaiveDateTime>),
+        mail_outbox::last_error.eq(None::<String>),
+    ))
+    .execute(conn)?;
     finish_attempt(conn, id, attempt, "sent", None, now)
 }
 
@@ -196,7 +204,11 @@ pub fn mark_failed(
     next: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> Result<(), StorageError> {
-    let q = diesel::update(mail_outbox::table.find(id).filter(mail_outbox::state.eq("pending")));
+    let q = diesel::update(
+        mail_outbox::table
+            .find(id)
+            .filter(mail_outbox::state.eq("pending")),
+    );
     match next {
         Some(at) => q
             .set((

@@ -83,8 +83,28 @@ async fn employees_groups_and_rules(s: &TestServer) {
     let worker = s.delivery_files(dir.path());
     let o = org_with_head(s).await;
     let mut head = s.as_portal(&o.portal, o.head).await;
-    let admin = hire(s, dir.path(), &mut head, o.oid, &o.portal, "Админов", 60, true).await;
-    let plain = hire(s, dir.path(), &mut head, o.oid, &o.portal, "Простов", 61, false).await;
+    let admin = hire(
+        s,
+        dir.path(),
+        &mut head,
+        o.oid,
+        &o.portal,
+        "Админов",
+        60,
+        true,
+    )
+    .await;
+    let plain = hire(
+        s,
+        dir.path(),
+        &mut head,
+        o.oid,
+        &o.portal,
+        "Простов",
+        61,
+        false,
+    )
+    .await;
     let mut adm = s.as_portal(&o.portal, admin).await;
     let mut pl = s.as_portal(&o.portal, plain).await;
 
@@ -124,7 +144,11 @@ async fn employees_groups_and_rules(s: &TestServer) {
     );
 
     // A plain employee neither reads the staff list nor invites.
-    let err = pl.employees.list_employees(list_req(o.oid)).await.unwrap_err();
+    let err = pl
+        .employees
+        .list_employees(list_req(o.oid))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     assert_eq!(reason(&err), "NOT_ORG_READER");
     let err = pl
@@ -270,7 +294,11 @@ async fn employees_groups_and_rules(s: &TestServer) {
     assert_eq!(e2.position, "Старший инженер");
     assert_eq!(e2.phone, "+79991234567");
     assert_eq!(e2.work_email, e.work_email, "outside the mask: kept");
-    let err = adm.employees.update_employee(upd(&e.etag)).await.unwrap_err();
+    let err = adm
+        .employees
+        .update_employee(upd(&e.etag))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::Aborted);
     let mut bad = upd(&e2.etag);
     bad.update_mask = vec!["work_email".into()];
@@ -309,7 +337,11 @@ async fn employees_groups_and_rules(s: &TestServer) {
         .unwrap()
         .into_inner();
     assert_eq!(b.state, pb::EmployeeState::Blocked as i32);
-    let err = pl.employees.list_employees(list_req(o.oid)).await.unwrap_err();
+    let err = pl
+        .employees
+        .list_employees(list_req(o.oid))
+        .await
+        .unwrap_err();
     assert_eq!(reason(&err), "NOT_ACTIVE_EMPLOYEE");
     let err = adm
         .groups
@@ -334,7 +366,10 @@ async fn employees_groups_and_rules(s: &TestServer) {
         .add_group_member(member(o.oid, "SALES2", admin))
         .await
         .unwrap();
-    assert_eq!(count_where(&s.db, "group_members", &format!("person_oid = {admin}")), 2);
+    assert_eq!(
+        count_where(&s.db, "group_members", &format!("person_oid = {admin}")),
+        2
+    );
     let d = head
         .employees
         .dismiss_employee(state_req(o.oid, admin))
@@ -343,7 +378,10 @@ async fn employees_groups_and_rules(s: &TestServer) {
         .into_inner();
     assert_eq!(d.state, pb::EmployeeState::Dismissed as i32);
     assert!(d.leave_time.is_some());
-    assert_eq!(count_where(&s.db, "group_members", &format!("person_oid = {admin}")), 0);
+    assert_eq!(
+        count_where(&s.db, "group_members", &format!("person_oid = {admin}")),
+        0
+    );
     let err = adm
         .invitations
         .create_invitation(invite(o.oid, "y@example.ru", "", false))
@@ -360,9 +398,22 @@ async fn employees_groups_and_rules(s: &TestServer) {
         .unwrap()
         .into_inner();
     assert_eq!(left.state, pb::EmployeeState::Dismissed as i32);
-    assert_eq!(count_where(&s.db, "group_members", &format!("person_oid = {plain}")), 0);
+    assert_eq!(
+        count_where(&s.db, "group_members", &format!("person_oid = {plain}")),
+        0
+    );
     // A dismissed person may be invited again and rejoins.
-    let back = hire(s, dir.path(), &mut head, o.oid, &o.portal, "Вернувшийся", 62, false).await;
+    let back = hire(
+        s,
+        dir.path(),
+        &mut head,
+        o.oid,
+        &o.portal,
+        "Вернувшийся",
+        62,
+        false,
+    )
+    .await;
     assert_ne!(back, admin);
     let actions: Vec<String> = s
         .as_operator()
@@ -390,7 +441,10 @@ async fn employees_groups_and_rules(s: &TestServer) {
         "employee.dismiss",
         "employee.leave",
     ] {
-        assert!(actions.iter().any(|x| x == a), "{a} not audited: {actions:?}");
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} not audited: {actions:?}"
+        );
     }
     worker.stop().await;
 }
@@ -444,12 +498,51 @@ async fn listing_filters_and_pages(s: &TestServer) {
     }
     assert_eq!(seen.len(), 31);
     assert!(seen.windows(2).all(|w| w[0] < w[1]));
-    let n = |r: pb::ListEmployeesRequest| async { list(r).await.unwrap().into_inner().employees.len() };
-    assert_eq!(n(pb::ListEmployeesRequest { name_prefix: "Алекс".into(), page_size: 100, ..list_req(o.oid) }).await, 10);
-    assert_eq!(n(pb::ListEmployeesRequest { state: pb::EmployeeState::Blocked as i32, page_size: 100, ..list_req(o.oid) }).await, 6);
-    assert_eq!(n(pb::ListEmployeesRequest { group: "ORG_AUDITORS".into(), page_size: 100, ..list_req(o.oid) }).await, 10);
-    assert_eq!(n(pb::ListEmployeesRequest { email: "e7@EXAMPLE.RU".into(), ..list_req(o.oid) }).await, 1);
-    assert_eq!(n(pb::ListEmployeesRequest { snils: snils(105), ..list_req(o.oid) }).await, 1);
+    let n =
+        |r: pb::ListEmployeesRequest| async { list(r).await.unwrap().into_inner().employees.len() };
+    assert_eq!(
+        n(pb::ListEmployeesRequest {
+            name_prefix: "Алекс".into(),
+            page_size: 100,
+            ..list_req(o.oid)
+        })
+        .await,
+        10
+    );
+    assert_eq!(
+        n(pb::ListEmployeesRequest {
+            state: pb::EmployeeState::Blocked as i32,
+            page_size: 100,
+            ..list_req(o.oid)
+        })
+        .await,
+        6
+    );
+    assert_eq!(
+        n(pb::ListEmployeesRequest {
+            group: "ORG_AUDITORS".into(),
+            page_size: 100,
+            ..list_req(o.oid)
+        })
+        .await,
+        10
+    );
+    assert_eq!(
+        n(pb::ListEmployeesRequest {
+            email: "e7@EXAMPLE.RU".into(),
+            ..list_req(o.oid)
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        n(pb::ListEmployeesRequest {
+            snils: snils(105),
+            ..list_req(o.oid)
+        })
+        .await,
+        1
+    );
     let members = op
         .groups
         .list_group_members(pb::ListGroupMembersRequest {
@@ -464,10 +557,13 @@ async fn listing_filters_and_pages(s: &TestServer) {
     assert_eq!(members.employees.len(), 4);
     assert!(!members.next_page_token.is_empty());
     // A token is bound to its filters; bad filters are field violations.
-    let page = list(pb::ListEmployeesRequest { page_size: 2, ..list_req(o.oid) })
-        .await
-        .unwrap()
-        .into_inner();
+    let page = list(pb::ListEmployeesRequest {
+        page_size: 2,
+        ..list_req(o.oid)
+    })
+    .await
+    .unwrap()
+    .into_inner();
     let err = list(pb::ListEmployeesRequest {
         page_token: page.next_page_token,
         state: pb::EmployeeState::Active as i32,
@@ -485,9 +581,12 @@ async fn listing_filters_and_pages(s: &TestServer) {
     .await
     .unwrap_err();
     assert_eq!(violations(&err), ["snils", "state", "group"]);
-    let err = list(pb::ListEmployeesRequest { group: "NOPE".into(), ..list_req(o.oid) })
-        .await
-        .unwrap_err();
+    let err = list(pb::ListEmployeesRequest {
+        group: "NOPE".into(),
+        ..list_req(o.oid)
+    })
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     let err = list(list_req(424242)).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);

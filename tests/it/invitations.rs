@@ -94,26 +94,49 @@ async fn head_invites_admin_who_invites_another(s: &TestServer) {
     // The e-mail arrives at the SMTP server: Russian text naming organisation and inviter.
     let mails = smtp.wait_for(1).await;
     assert_eq!(mails[0].to, ["Ivanov@Example.ru"]);
-    assert!(mails[0].from.contains("noreply@orgadm.test"), "{}", mails[0].from);
+    assert!(
+        mails[0].from.contains("noreply@orgadm.test"),
+        "{}",
+        mails[0].from
+    );
     let m = parse(&mails[0].data);
     assert_eq!(m.subject, "Приглашение в организацию «ООО \"Ромашка\"»");
     assert!(m.to.contains("Ivanov@Example.ru"), "{}", m.to);
     assert!(
-        m.text.contains("Петров Пётр Петрович приглашает вас стать сотрудником организации «ООО \"Ромашка\"»"),
+        m.text.contains(
+            "Петров Пётр Петрович приглашает вас стать сотрудником организации «ООО \"Ромашка\"»"
+        ),
         "{}",
         m.text
     );
     assert!(m.text.contains("Здравствуйте, Иванов Иван Иванович!"));
-    assert!(m.text.contains("Ссылка действительна до 16.03.2026 13:00 (МСК)"), "{}", m.text);
-    assert!(m.html.contains("<a href=\"https://lk.orgadm.test/invitation?secret="));
+    assert!(
+        m.text
+            .contains("Ссылка действительна до 16.03.2026 13:00 (МСК)"),
+        "{}",
+        m.text
+    );
+    assert!(
+        m.html
+            .contains("<a href=\"https://lk.orgadm.test/invitation?secret=")
+    );
     let secret = secret_after(&m.text, LINK_BASE);
     assert!(m.html.contains(&secret));
     // Only the secret's hash is stored, and no event or outbox row holds the secret.
     wait_rows(&s.db, "mail_outbox", "state = 'sent'", 1).await;
     assert_eq!(count_where(&s.db, "mail_attempts", "outcome = 'sent'"), 1);
-    for t in ["invitations", "mail_outbox", "audit_events", "mail_attempts"] {
+    for t in [
+        "invitations",
+        "mail_outbox",
+        "audit_events",
+        "mail_attempts",
+    ] {
         assert_eq!(
-            count_where(&s.db, t, &format!("CAST({} AS TEXT) LIKE '%{secret}%'", row_text(t))),
+            count_where(
+                &s.db,
+                t,
+                &format!("CAST({} AS TEXT) LIKE '%{secret}%'", row_text(t))
+            ),
             0,
             "{t} holds the secret"
         );
@@ -147,7 +170,10 @@ async fn head_invites_admin_who_invites_another(s: &TestServer) {
         .into_inner()
         .groups;
     assert_eq!(
-        groups.iter().map(|g| g.mnemonic.as_str()).collect::<Vec<_>>(),
+        groups
+            .iter()
+            .map(|g| g.mnemonic.as_str())
+            .collect::<Vec<_>>(),
         ["ORG_ADMIN"]
     );
     let got = head
@@ -181,7 +207,11 @@ async fn head_invites_admin_who_invites_another(s: &TestServer) {
     assert_eq!(inv2.inviter_oid, ivanov);
     let mails = smtp.wait_for(2).await;
     let m2 = parse(&mails[1].data);
-    assert!(m2.text.contains("Иванов Пётр Петрович приглашает"), "{}", m2.text);
+    assert!(
+        m2.text.contains("Иванов Пётр Петрович приглашает"),
+        "{}",
+        m2.text
+    );
     let secret2 = secret_after(&m2.text, LINK_BASE);
     let sidorov = confirmed_person(&mut op, "Сидоров", 11).await;
     let mut sd = s.as_portal(&o.portal, sidorov).await;
@@ -257,7 +287,10 @@ async fn bad_invitations_change_nothing(s: &TestServer) {
     let mut op = s.as_operator().await;
     let stranger = confirmed_person(&mut op, "Чужой", 20).await;
     let before = counts(s);
-    type Case = (fn(&mut pb::CreateInvitationRequest), &'static [&'static str]);
+    type Case = (
+        fn(&mut pb::CreateInvitationRequest),
+        &'static [&'static str],
+    );
     let cases: &[Case] = &[
         (|r| r.email = "not-an-email".into(), &["email"]),
         (|r| r.email = String::new(), &["email"]),
@@ -317,7 +350,11 @@ async fn bad_invitations_change_nothing(s: &TestServer) {
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     assert_eq!(reason(&err), "NOT_ACTIVE_EMPLOYEE");
-    assert_eq!(before, counts(s), "a refused invitation changed the database");
+    assert_eq!(
+        before,
+        counts(s),
+        "a refused invitation changed the database"
+    );
 }
 
 /// Invites `email`, delivers it to `.eml` files, and returns the link's secret.
@@ -357,13 +394,21 @@ async fn bad_acceptances_change_nothing(s: &TestServer) {
     let o = org_with_head(s).await;
     let mut op = s.as_operator().await;
     let mut head = s.as_portal(&o.portal, o.head).await;
-    let (_, secret) =
-        invite_and_read_secret(s, &mut head, dir.path(), invite(o.oid, "a@example.ru", &snils(30), true))
-            .await;
+    let (_, secret) = invite_and_read_secret(
+        s,
+        &mut head,
+        dir.path(),
+        invite(o.oid, "a@example.ru", &snils(30), true),
+    )
+    .await;
     let wrong = confirmed_person(&mut op, "Другой", 31).await;
     let standard = op
         .persons
-        .register_person(person_req("Стандартов", &snils(30), pb::AccountLevel::Standard))
+        .register_person(person_req(
+            "Стандартов",
+            &snils(30),
+            pb::AccountLevel::Standard,
+        ))
         .await
         .unwrap()
         .into_inner()
@@ -402,7 +447,11 @@ async fn bad_acceptances_change_nothing(s: &TestServer) {
     assert_eq!(err.code(), Code::PermissionDenied);
     let err = accept(&mut s.as_token(&o.portal).await, &secret).await;
     assert_eq!(reason(&err), "ACTING_PERSON_REQUIRED");
-    assert_eq!(before, counts(s), "a refused acceptance changed the database");
+    assert_eq!(
+        before,
+        counts(s),
+        "a refused acceptance changed the database"
+    );
     worker.stop().await;
 }
 
@@ -416,8 +465,13 @@ async fn expired_revoked_and_resent_links(s: &TestServer) {
     let mut pp = s.as_portal(&o.portal, p).await;
 
     // Revoked: the link stops working, with a precise reason.
-    let (inv, secret) =
-        invite_and_read_secret(s, &mut head, dir.path(), invite(o.oid, "r@example.ru", "", false)).await;
+    let (inv, secret) = invite_and_read_secret(
+        s,
+        &mut head,
+        dir.path(),
+        invite(o.oid, "r@example.ru", "", false),
+    )
+    .await;
     let revoked = head
         .invitations
         .revoke_invitation(pb::ChangeInvitationRequest {
@@ -451,8 +505,13 @@ async fn expired_revoked_and_resent_links(s: &TestServer) {
     assert_eq!(before, counts(s));
 
     // Resent: the old secret stops working, the new one works.
-    let (inv, old) =
-        invite_and_read_secret(s, &mut head, dir.path(), invite(o.oid, "r@example.ru", "", false)).await;
+    let (inv, old) = invite_and_read_secret(
+        s,
+        &mut head,
+        dir.path(),
+        invite(o.oid, "r@example.ru", "", false),
+    )
+    .await;
     let stale = inv.etag.clone();
     head.invitations
         .resend_invitation(pb::ChangeInvitationRequest {
@@ -478,7 +537,11 @@ async fn expired_revoked_and_resent_links(s: &TestServer) {
         .accept_invitation(pb::AcceptInvitationRequest { secret: old })
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::NotFound, "the resent invitation's old secret is void");
+    assert_eq!(
+        err.code(),
+        Code::NotFound,
+        "the resent invitation's old secret is void"
+    );
     let newest = newest_eml(dir.path());
     let new = secret_after(&parse(&newest).text, LINK_BASE);
     // Expired: 60 days later the new link is refused as expired, and listed as expired.
@@ -546,8 +609,13 @@ async fn concurrent_accepts_make_one_employee(s: &TestServer) {
     let o = org_with_head(s).await;
     let mut op = s.as_operator().await;
     let mut head = s.as_portal(&o.portal, o.head).await;
-    let (_, secret) =
-        invite_and_read_secret(s, &mut head, dir.path(), invite(o.oid, "c@example.ru", "", true)).await;
+    let (_, secret) = invite_and_read_secret(
+        s,
+        &mut head,
+        dir.path(),
+        invite(o.oid, "c@example.ru", "", true),
+    )
+    .await;
     // A second replica on the same database (its own pool), as another process would be.
     let replica = s.replica().await;
     let mut people = Vec::new();
@@ -579,7 +647,11 @@ async fn concurrent_accepts_make_one_employee(s: &TestServer) {
         }
     }
     assert_eq!(ok, 1);
-    assert_eq!(count_rows(&s.db, "employees"), 2, "the head and exactly one new employee");
+    assert_eq!(
+        count_rows(&s.db, "employees"),
+        2,
+        "the head and exactly one new employee"
+    );
     assert_eq!(count_rows(&s.db, "group_members"), 1);
     assert_eq!(
         count_where(&s.db, "audit_events", "action = 'invitation.accept'"),
@@ -654,7 +726,11 @@ async fn eml_files_when_no_smtp_and_lease_recovery(s: &TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let worker = s.delivery_files(dir.path());
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "leased to the dead worker");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "leased to the dead worker"
+    );
     // When the lease runs out, another worker delivers it.
     s.clock.advance(chrono::Duration::seconds(61));
     wait_rows(&s.db, "mail_outbox", "state = 'sent'", 1).await;
@@ -663,8 +739,15 @@ async fn eml_files_when_no_smtp_and_lease_recovery(s: &TestServer) {
     assert_eq!(m.subject, "Приглашение в организацию «ООО \"Ромашка\"»");
     assert!(raw.contains("noreply@orgadm.test"), "{raw}");
     assert!(m.text.contains(LINK_BASE));
-    assert_eq!(count_rows(&s.db, "mail_attempts"), 2, "the interrupted attempt is recorded too");
-    assert_eq!(count_where(&s.db, "mail_attempts", "outcome = 'started'"), 1);
+    assert_eq!(
+        count_rows(&s.db, "mail_attempts"),
+        2,
+        "the interrupted attempt is recorded too"
+    );
+    assert_eq!(
+        count_where(&s.db, "mail_attempts", "outcome = 'started'"),
+        1
+    );
     worker.stop().await;
 }
 

@@ -122,7 +122,8 @@ async fn session(
             to.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
             w.write_all(b"250 OK\r\n").await?;
         } else if upper.starts_with("DATA") {
-            w.write_all(b"354 end data with <CR><LF>.<CR><LF>\r\n").await?;
+            w.write_all(b"354 end data with <CR><LF>.<CR><LF>\r\n")
+                .await?;
             let mut data = String::new();
             while let Some(l) = lines.next_line().await? {
                 if l == "." {
@@ -175,7 +176,9 @@ fn decode_words(s: &str) -> String {
                     b'_' => bytes.push(b' '),
                     b'=' => {
                         let h = [it.next().unwrap(), it.next().unwrap()];
-                        bytes.push(u8::from_str_radix(std::str::from_utf8(&h).unwrap(), 16).unwrap());
+                        bytes.push(
+                            u8::from_str_radix(std::str::from_utf8(&h).unwrap(), 16).unwrap(),
+                        );
                     }
                     c => bytes.push(c),
                 }
@@ -245,6 +248,9 @@ pub fn parse(raw: &str) -> Parsed {
 
 /// The 43-character secret after `base` in a message's text.
 pub fn secret_after(text: &str, base: &str) -> String {
-    let i = text.find(base).unwrap_or_else(|| panic!("no link in {text}")) + base.len();
+    let i = text
+        .find(base)
+        .unwrap_or_else(|| panic!("no link in {text}"))
+        + base.len();
     text[i..i + 43].to_owned()
 }

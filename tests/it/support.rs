@@ -211,7 +211,9 @@ impl TestServer {
     #[allow(dead_code)]
     pub async fn replica(&self) -> Replica {
         let shared: SharedClock = Arc::new(self.clock.clone());
-        let core = orgadm::app::open(self.db.config(), Some(shared)).await.unwrap();
+        let core = orgadm::app::open(self.db.config(), Some(shared))
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();

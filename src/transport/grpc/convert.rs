@@ -14,19 +14,19 @@ use crate::domain::employee::{
 };
 use crate::domain::organization::{OrgKind, Organization, OrganizationChanges, OrganizationInput};
 use crate::domain::person::{AccountLevel, Person, PersonInput};
-use crate::service::organizations::{
-    RegisterOrganization, SearchOrganizations, UpdateOrganization,
-};
 use crate::service::employees::{ChangeEmployeeState, ListEmployees, StateChange, UpdateEmployee};
 use crate::service::groups::{CreateGroup, UpdateGroup};
 use crate::service::invitations::{
     ChangeInvitation, CreateInvitation, InvitationChange, ListInvitations,
 };
+use crate::service::organizations::{
+    RegisterOrganization, SearchOrganizations, UpdateOrganization,
+};
 use crate::service::persons::{RegisterPerson, SearchPersons, UpdatePerson};
 use crate::service::{ServiceError, etag, idempotency};
-use crate::storage::organizations::OrgFilter;
 use crate::storage::employees::EmployeeFilter;
 use crate::storage::invitations::InvitationFilter;
+use crate::storage::organizations::OrgFilter;
 use crate::storage::persons::PersonFilter;
 
 pub fn timestamp(t: &NaiveDateTime) -> Option<Timestamp> {
@@ -459,7 +459,10 @@ impl TryFrom<pb::ListEmployeesRequest> for ListEmployees {
             v.add("organization_oid", "is required");
         }
         let snils = opt(snils).and_then(|s| v.check("snils", crate::domain::ids::parse_snils(&s)));
-        let state = v.check("state", employee_state_in(state).map_err(|_| "is not an employee state"));
+        let state = v.check(
+            "state",
+            employee_state_in(state).map_err(|_| "is not an employee state"),
+        );
         let group = opt(group).and_then(|g| v.check("group", parse_mnemonic(&g)));
         v.into_result()?;
         Ok(Self {
