@@ -104,6 +104,25 @@ fn not_pending(inv: &Invitation, now: chrono::NaiveDateTime) -> Option<ServiceEr
     Some(ServiceError::precondition(reason, subject, message))
 }
 
+/// The outbox message of an invitation (what it says, never the secret).
+fn invitation_mail(
+    invitation_id: &str,
+    email: &str,
+    payload: InvitationPayload,
+    now: chrono::NaiveDateTime,
+) -> Result<OutboxRow, ServiceError> {
+    let payload = serde_json::to_string(&payload)
+        .map_err(|e| ServiceError::Internal(format!("payload: {e}")))?;
+    Ok(OutboxRow::new(
+        uuid::Uuid::now_v7().to_string(),
+        INVITATION_MAIL,
+        Some(invitation_id.to_owned()),
+        email.to_owned(),
+        payload,
+        now,
+    ))
+}
+
 fn queue_mail(
     c: &mut DbConnection,
     inv: &Invitation,
@@ -118,19 +137,7 @@ fn queue_mail(
         expires_at: inv.expires_at,
         snils_bound: inv.snils.is_some(),
     };
-    let payload = serde_json::to_string(&payload)
-        .map_err(|e| ServiceError::Internal(format!("payload: {e}")))?;
-    storage::outbox::insert(
-        c,
-        &OutboxRow::new(
-            uuid::Uuid::now_v7().to_string(),
-            INVITATION_MAIL,
-            Some(inv.id.clone()),
-            inv.email.clone(),
-            payload,
-            now,
-        ),
-    )?;
+    storage::outbox::insert(c, &invitation_mail(&inv.id, &inv.email, payload, now)?)?;
     Ok(())
 }
 
@@ -198,10 +205,33 @@ impl Core {
                 }
                 let inviter = caller.acting_person;
                 let expires = now + validity;
-                let inv = match storage::invitations::insert(c, &id, n, inviter, expires, now)? {
+                let inviter_name = match (&caller.acting_person, &facts.actor_name) {
+                    (Some(_), Some(name)) => name.clone(),
+                    _ => OPERATOR_INVITER.to_owned(),
+                };
+                let invitee = match &n.patronymic {
+                    Some(p) => format!("{} {} {p}", n.surname, n.given_name),
+                    None => format!("{} {}", n.surname, n.given_name),
+                };
+                let mail = invitation_mail(
+                    &id,
+                    &n.email,
+                    InvitationPayload {
+                        organization: facts.org_name.clone(),
+                        inviter: inviter_name,
+                        invitee_name: invitee,
+                        expires_at: expires,
+                        snils_bound: n.snils.is_some(),
+                    },
+                    now,
+                )?;
+                let insert = |c: &mut DbConnection| {
+                    storage::invitations::insert_with_mail(c, &id, n, inviter, expires, now, &mail)
+                };
+                let inv = match insert(c)? {
                     Some(i) => i,
                     None if storage::invitations::expire_pending_for_email(c, org, &key, now)? > 0 => {
-                        storage::invitations::insert(c, &id, n, inviter, expires, now)?
+                        insert(c)?
                             .ok_or_else(|| ServiceError::Retry("pending invitation raced".into()))?
                     }
                     None => {
@@ -213,11 +243,6 @@ impl Core {
                         });
                     }
                 };
-                let inviter_name = match (&caller.acting_person, &facts.actor_name) {
-                    (Some(_), Some(name)) => name.clone(),
-                    _ => OPERATOR_INVITER.to_owned(),
-                };
-                queue_mail(c, &inv, &facts.org_name, &inviter_name, now)?;
                 audit_log::append(
                     c,
                     &allowed,

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::outbox::OutboxRow;
 use super::schema::invitations;
 use super::{DbConnection, StorageError};
 use crate::domain::employee::{Invitation, InvitationState, NewInvitation, email_key};
@@ -57,15 +58,17 @@ impl InvitationRow {
     }
 }
 
-/// Inserts a pending invitation; None when the organisation already has a pending invitation
-/// for this e-mail (the partial unique index decides, so concurrent twins cannot both pass).
-pub fn insert(
+/// Inserts a pending invitation and its outbox message; None (and nothing written) when the
+/// organisation already has a pending invitation for this e-mail (the partial unique index
+/// decides, so concurrent twins cannot both pass). One statement on PostgreSQL.
+pub fn insert_with_mail(
     conn: &mut DbConnection,
     id: &str,
     n: &NewInvitation,
     inviter: Option<i64>,
     expires_at: NaiveDateTime,
     now: NaiveDateTime,
+    mail: &OutboxRow,
 ) -> Result<Option<Invitation>, StorageError> {
     let row = InvitationRow {
         id: id.to_owned(),
@@ -87,10 +90,50 @@ pub fn insert(
         updated_at: now,
         version: 1,
     };
-    let q = diesel::insert_into(invitations::table).values(&row);
     let inserted = match conn {
-        DbConnection::Postgresql(pg) => q.on_conflict_do_nothing().execute(pg)?,
-        DbConnection::Sqlite(sq) => q.on_conflict_do_nothing().execute(sq)?,
+        DbConnection::Postgresql(pg) => {
+            use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
+            diesel::sql_query(
+                "WITH i AS (INSERT INTO invitations (id, organization_oid, email, email_lower, \
+                 surname, given_name, patronymic, snils, position, add_to_org_admin, state, \
+                 secret_hash, inviter_oid, accepted_by, expires_at, created_at, updated_at, version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', NULL, $11, NULL, $12, \
+                 $13, $13, 1) ON CONFLICT DO NOTHING RETURNING id) \
+                 INSERT INTO mail_outbox (id, kind, invitation_id, recipient, payload, state, \
+                 attempts, next_attempt_at, created_at) \
+                 SELECT $14, $15, i.id, $16, $17, 'pending', 0, $13, $13 FROM i",
+            )
+            .bind::<Text, _>(&row.id)
+            .bind::<BigInt, _>(row.organization_oid)
+            .bind::<Text, _>(&row.email)
+            .bind::<Text, _>(&row.email_lower)
+            .bind::<Text, _>(&row.surname)
+            .bind::<Text, _>(&row.given_name)
+            .bind::<Nullable<Text>, _>(&row.patronymic)
+            .bind::<Nullable<Text>, _>(&row.snils)
+            .bind::<Nullable<Text>, _>(&row.position)
+            .bind::<Bool, _>(row.add_to_org_admin)
+            .bind::<Nullable<BigInt>, _>(row.inviter_oid)
+            .bind::<Timestamp, _>(row.expires_at)
+            .bind::<Timestamp, _>(row.created_at)
+            .bind::<Text, _>(&mail.id)
+            .bind::<Text, _>(&mail.kind)
+            .bind::<Text, _>(&mail.recipient)
+            .bind::<Text, _>(&mail.payload)
+            .execute(pg)?
+        }
+        DbConnection::Sqlite(sq) => {
+            let n = diesel::insert_into(invitations::table)
+                .values(&row)
+                .on_conflict_do_nothing()
+                .execute(sq)?;
+            if n == 1 {
+                diesel::insert_into(super::schema::mail_outbox::table)
+                    .values(mail)
+                    .execute(sq)?;
+            }
+            n
+        }
     };
     if inserted == 0 {
         return Ok(None);

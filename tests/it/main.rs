@@ -14,4 +14,5 @@ mod employees;
 mod invitations;
 mod organizations;
 mod persons;
+mod replicas;
 mod server;
