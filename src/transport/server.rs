@@ -103,6 +103,14 @@ pub async fn serve(
             .await;
         tracing::info!("shutting down: finishing requests in flight");
     };
+    // Small gRPC responses must not wait for delayed ACKs (Nagle): no TCP_NODELAY cost 40 ms
+    // per multi-segment response.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
