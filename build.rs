@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "orgadm/v1/audit.proto",
         "orgadm/v1/power.proto",
         "orgadm/v1/power_of_attorney.proto",
+        "orgadm/v1/employee.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(protos, ["proto"])?;

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+use crate::mail::{MailConfig, Mailer};
+use crate::service::outbox::{OutboxSettings, Worker};
 use crate::service::{Core, Db, SharedClock, SystemClock};
 use crate::storage::DbConfig;
 
@@ -48,4 +50,25 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     crate::transport::server::serve(listener, core, shutdown).await
+}
+
+/// Serves like [`serve`], with the mail delivery worker running beside it until shutdown.
+pub async fn serve_with_delivery(
+    listener: TcpListener,
+    core: Core,
+    mail: MailConfig,
+    outbox: OutboxSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let mailer = Mailer::new(&mail).map_err(|e| anyhow::anyhow!("mail: {e}"))?;
+    if mail.smtp.is_none() {
+        tracing::info!(
+            folder = %mailer.describe(),
+            "no SMTP server configured: invitation e-mails are written as .eml files"
+        );
+    }
+    let worker = Worker::new(core.clone(), mailer, outbox).spawn();
+    let r = crate::transport::server::serve(listener, core, shutdown).await;
+    worker.stop().await;
+    r
 }

@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod crypto;
 pub mod domain;
+pub mod mail;
 pub mod service;
 pub mod storage;
 pub mod transport;

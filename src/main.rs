@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use orgadm::app;
 use orgadm::domain::caller::Role;
+use orgadm::service::outbox::OutboxSettings;
 use orgadm::storage::DbConfig;
 
 #[derive(Parser)]
@@ -60,6 +61,8 @@ enum Command {
         /// The certificate of the signing key (PEM or DER).
         #[arg(long, env = "ORGADM_SIGNING_CERT", requires = "signing_key")]
         signing_cert: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        mail: MailArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -69,6 +72,102 @@ enum Command {
     /// The service signing key, and signature tools for compliance officers (no database needed).
     #[command(subcommand)]
     Pki(orgadm::cli::pki::PkiCommand),
+}
+
+/// Invitations and their e-mail delivery.
+#[derive(Args)]
+struct MailArgs {
+    /// The invitation link's base: the secret is appended (or replaces `{secret}`).
+    #[arg(
+        long,
+        env = "ORGADM_INVITATION_BASE_URL",
+        default_value = "http://localhost:8080/invitation?secret="
+    )]
+    invitation_base_url: String,
+    /// How many days an invitation can be accepted.
+    #[arg(long, env = "ORGADM_INVITATION_VALIDITY_DAYS", default_value_t = 60)]
+    invitation_validity_days: u32,
+    /// SMTP server; without it messages are written as .eml files into --outbox-dir.
+    #[arg(long, env = "ORGADM_SMTP_HOST")]
+    smtp_host: Option<String>,
+    /// SMTP port (default: 25 for none, 587 for starttls, 465 for tls).
+    #[arg(long, env = "ORGADM_SMTP_PORT")]
+    smtp_port: Option<u16>,
+    /// SMTP connection protection: none, starttls or tls.
+    #[arg(long, env = "ORGADM_SMTP_TLS", default_value = "starttls")]
+    smtp_tls: String,
+    #[arg(long, env = "ORGADM_SMTP_USERNAME")]
+    smtp_username: Option<String>,
+    /// The SMTP password (prefer --smtp-password-file: arguments are visible to other users).
+    #[arg(long, env = "ORGADM_SMTP_PASSWORD", hide_env_values = true)]
+    smtp_password: Option<String>,
+    /// A file holding the SMTP password (trailing newline ignored).
+    #[arg(long, env = "ORGADM_SMTP_PASSWORD_FILE")]
+    smtp_password_file: Option<std::path::PathBuf>,
+    /// The From mailbox of outgoing messages.
+    #[arg(
+        long,
+        env = "ORGADM_MAIL_SENDER",
+        default_value = "orgadm <noreply@localhost.localdomain>"
+    )]
+    mail_sender: String,
+    /// Where messages are written as .eml files when no SMTP server is configured.
+    #[arg(long, env = "ORGADM_OUTBOX_DIR", default_value = "data/outbox")]
+    outbox_dir: std::path::PathBuf,
+}
+
+impl MailArgs {
+    fn config(&self) -> anyhow::Result<(orgadm::mail::MailConfig, OutboxSettings, i64)> {
+        use orgadm::mail::{MailConfig, SmtpConfig, TlsMode};
+        if self.invitation_validity_days == 0 {
+            anyhow::bail!("--invitation-validity-days must be at least 1");
+        }
+        let smtp = match &self.smtp_host {
+            None => None,
+            Some(host) => {
+                let tls = TlsMode::parse(&self.smtp_tls)
+                    .ok_or_else(|| anyhow::anyhow!("--smtp-tls must be none, starttls or tls"))?;
+                let port = self.smtp_port.unwrap_or(match tls {
+                    TlsMode::None => 25,
+                    TlsMode::Starttls => 587,
+                    TlsMode::Tls => 465,
+                });
+                let password = match (&self.smtp_password, &self.smtp_password_file) {
+                    (_, Some(f)) => Some(
+                        std::fs::read_to_string(f)
+                            .map_err(|e| {
+                                anyhow::anyhow!("--smtp-password-file {}: {e}", f.display())
+                            })?
+                            .trim_end_matches(['\r', '\n'])
+                            .to_owned(),
+                    ),
+                    (Some(p), None) => Some(p.clone()),
+                    (None, None) => None,
+                };
+                Some(SmtpConfig {
+                    host: host.clone(),
+                    port,
+                    tls,
+                    username: self.smtp_username.clone(),
+                    password,
+                    timeout: std::time::Duration::from_secs(30),
+                })
+            }
+        };
+        let outbox = OutboxSettings {
+            link_base: self.invitation_base_url.clone(),
+            ..OutboxSettings::default()
+        };
+        Ok((
+            MailConfig {
+                smtp,
+                sender: self.mail_sender.clone(),
+                outbox_dir: self.outbox_dir.clone(),
+            },
+            outbox,
+            i64::from(self.invitation_validity_days),
+        ))
+    }
 }
 
 #[derive(Subcommand)]
@@ -140,6 +239,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             public_base_url,
             signing_key,
             signing_cert,
+            mail,
         } => {
             if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://"))
             {
@@ -158,6 +258,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(s) = signer {
                 core = core.with_signer(s);
             }
+            let (mail, outbox, validity_days) = mail.config()?;
+            core.invitations.validity = chrono::Duration::days(validity_days);
             if core.count_active_clients().await? == 0 {
                 eprintln!(
                     "orgadm: this database has no API clients yet. Create the first operator credential with:\n  \
@@ -168,7 +270,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-            app::serve(listener, core, shutdown_signal()).await
+            app::serve_with_delivery(listener, core, mail, outbox, shutdown_signal()).await
         }
         Command::Migrate => {
             app::open(db, None).await?;

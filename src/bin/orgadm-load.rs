@@ -57,6 +57,36 @@ struct Common {
 enum Scenario {
     /// RegisterOrganization with its audit event (one transaction each).
     Orgs(Common),
+    /// In-process: CreateInvitation (idempotency claim, access facts, invitation, outbox
+    /// message, audit event: one transaction) against a bare single-row insert transaction on
+    /// the same database, pool, spawn_blocking path and concurrency, in the same run.
+    Invitations(InvArgs),
+    /// In-process gRPC: ListEmployees page latency for an organisation of many employees.
+    Employees(EmpArgs),
+}
+
+#[derive(clap::Args, Clone)]
+struct InvArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Organisations the invitations are spread over (each has its own audit chain).
+    #[arg(long, default_value_t = 32)]
+    orgs: usize,
+    /// Database connections (the pool the service would use).
+    #[arg(long, default_value_t = 16)]
+    pool_size: u32,
+}
+
+#[derive(clap::Args, Clone)]
+struct EmpArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Employees of the one organisation.
+    #[arg(long, default_value_t = 100_000)]
+    employees: usize,
+    /// Employees per page.
+    #[arg(long, default_value_t = 50)]
+    page_size: i32,
 }
 
 /// A spawned server and its database.
@@ -370,5 +400,559 @@ async fn count_verify(
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().scenario {
         Scenario::Orgs(c) => run_orgs(c).await,
+        Scenario::Invitations(a) => inproc::run_invitations(a).await,
+        Scenario::Employees(a) => inproc::run_employees(a).await,
+    }
+}
+
+/// Scenarios that open the database in this process, through the service's own `Core`.
+mod inproc {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    use anyhow::Context;
+    use diesel::RunQueryDsl;
+    use orgadm::domain::caller::{Caller, Role};
+    use orgadm::domain::employee::InvitationInput;
+    use orgadm::domain::organization::{OrgKind, OrganizationInput};
+    use orgadm::domain::person::{AccountLevel, PersonInput};
+    use orgadm::service::invitations::CreateInvitation;
+    use orgadm::service::organizations::RegisterOrganization;
+    use orgadm::service::persons::RegisterPerson;
+    use orgadm::service::{Core, ServiceError};
+    use orgadm::storage::{DbConfig, DbConnection};
+    use orgadm::transport::grpc::pb;
+
+    use super::{Backend, Common, EmpArgs, InvArgs, authed, org_ids, percentile, psql};
+
+    /// A fresh database for this run: a temporary SQLite file or a new PostgreSQL database.
+    pub struct Fresh {
+        pub url: String,
+        _dir: tempfile::TempDir,
+        pg_drop: Option<(String, String)>,
+    }
+
+    impl Drop for Fresh {
+        fn drop(&mut self) {
+            if let Some((admin, name)) = self.pg_drop.take() {
+                let _ = psql(
+                    &admin,
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                );
+            }
+        }
+    }
+
+    pub fn fresh(c: &Common, tag: &str) -> anyhow::Result<Fresh> {
+        let dir = tempfile::tempdir()?;
+        match c.backend {
+            Backend::Sqlite => Ok(Fresh {
+                url: format!("sqlite://{}", dir.path().join("load.db").display()),
+                _dir: dir,
+                pg_drop: None,
+            }),
+            Backend::Postgres => {
+                let admin = c
+                    .pg_url
+                    .clone()
+                    .context("--pg-url or ORGADM_TEST_PG_URL is needed for postgres")?;
+                let name = format!("orgadm_{tag}_{}", std::process::id());
+                psql(&admin, &format!("DROP DATABASE IF EXISTS {name}"))?;
+                psql(&admin, &format!("CREATE DATABASE {name}"))?;
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_owned())
+                    .context("bad PG URL")?;
+                Ok(Fresh {
+                    url: format!("{base}/{name}"),
+                    _dir: dir,
+                    pg_drop: Some((admin, name)),
+                })
+            }
+        }
+    }
+
+    fn e(e: ServiceError) -> anyhow::Error {
+        anyhow::anyhow!("{e:?}")
+    }
+
+    async fn caller(
+        core: &Core,
+        role: Role,
+        name: &str,
+        person: Option<i64>,
+    ) -> anyhow::Result<Caller> {
+        let (_, token) = core
+            .create_client(name.into(), role, None)
+            .await
+            .map_err(e)?;
+        core.authenticate(Some(&token), person, "load".into())
+            .await
+            .map_err(e)
+    }
+
+    fn snils(n: usize) -> String {
+        let body = format!("{:09}", 2_000_000 + n);
+        let d: Vec<u32> = body.chars().filter_map(|c| c.to_digit(10)).collect();
+        let sum: u32 = d.iter().enumerate().map(|(i, v)| v * (9 - i as u32)).sum();
+        let check = match sum {
+            s if s < 100 => s,
+            100 | 101 => 0,
+            s => (s % 101) % 100,
+        };
+        format!("{body}{check:02}")
+    }
+
+    async fn person(core: &Core, op: &Caller, n: usize) -> anyhow::Result<i64> {
+        let fields = PersonInput {
+            surname: "Петров".into(),
+            given_name: "Пётр".into(),
+            snils: snils(n),
+            level: Some(AccountLevel::Confirmed),
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|v| anyhow::anyhow!("{v:?}"))?;
+        Ok(core
+            .register_person(
+                op,
+                RegisterPerson {
+                    request_id: None,
+                    fields,
+                },
+            )
+            .await
+            .map_err(e)?
+            .oid)
+    }
+
+    /// Organisations with their heads; returns (org, head) pairs.
+    async fn orgs(core: &Core, op: &Caller, n: usize) -> anyhow::Result<Vec<(i64, i64)>> {
+        let mut out = Vec::new();
+        for i in 0..n {
+            let head = person(core, op, i).await?;
+            let (ogrn, inn) = org_ids(i + 1);
+            let org = OrganizationInput {
+                kind: Some(OrgKind::LegalEntity),
+                full_name: format!("ООО \"Нагрузка {i}\""),
+                short_name: format!("ООО \"Нагрузка {i}\""),
+                ogrn,
+                inn,
+                kpp: "770101001".into(),
+                address: "г. Москва".into(),
+                head_oid: head,
+                consumer: true,
+                vendor: false,
+            }
+            .validate()
+            .map_err(|v| anyhow::anyhow!("{v:?}"))?;
+            let o = core
+                .register_organization(
+                    op,
+                    RegisterOrganization {
+                        request_id: None,
+                        org,
+                    },
+                )
+                .await
+                .map_err(e)?;
+            out.push((o.oid, head));
+        }
+        Ok(out)
+    }
+
+    struct Run {
+        ok: usize,
+        errors: usize,
+        elapsed: Duration,
+        lat: Vec<Duration>,
+    }
+
+    impl Run {
+        fn rate(&self) -> f64 {
+            self.ok as f64 / self.elapsed.as_secs_f64()
+        }
+        fn line(&self, what: &str) -> String {
+            format!(
+                "{what}: ok={} errors={} elapsed={:.2}s rate={:.0}/s p50={:.2}ms p99={:.2}ms",
+                self.ok,
+                self.errors,
+                self.elapsed.as_secs_f64(),
+                self.rate(),
+                percentile(&self.lat, 0.50).as_secs_f64() * 1e3,
+                percentile(&self.lat, 0.99).as_secs_f64() * 1e3,
+            )
+        }
+    }
+
+    /// Runs `count` operations from `concurrency` tasks; `op(i)` does operation i.
+    async fn drive<F, Fut>(count: usize, concurrency: usize, op: F) -> Run
+    where
+        F: Fn(usize) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), ServiceError>> + Send,
+    {
+        let op = Arc::new(op);
+        let next = Arc::new(AtomicUsize::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..concurrency {
+            let (op, next) = (op.clone(), next.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut errors = 0;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    let t = Instant::now();
+                    match op(i).await {
+                        Ok(()) => lat.push(t.elapsed()),
+                        Err(err) => {
+                            if errors == 0 {
+                                eprintln!("error: {err:?}");
+                            }
+                            errors += 1;
+                        }
+                    }
+                }
+                (lat, errors)
+            }));
+        }
+        let mut lat = Vec::new();
+        let mut errors = 0;
+        for t in tasks {
+            if let Ok((l, e)) = t.await {
+                lat.extend(l);
+                errors += e;
+            }
+        }
+        let elapsed = started.elapsed();
+        lat.sort();
+        Run {
+            ok: lat.len(),
+            errors,
+            elapsed,
+            lat,
+        }
+    }
+
+    /// The bare comparison: one single-row INSERT in its own write transaction.
+    async fn bare(core: &Core, count: usize, concurrency: usize, offset: usize) -> Run {
+        let c2 = core.clone();
+        drive(count, concurrency, move |i| {
+            let core = c2.clone();
+            async move {
+                let now = core.clock.now();
+                core.db
+                    .write(move |c| {
+                        let q = "INSERT INTO bench_bare (id, org, payload, created_at) VALUES ($1, $2, $3, $4)";
+                        let id = format!("bare-{}", offset + i);
+                        let payload = "Иванов Иван Иванович <ivanov@example.ru>";
+                        match c {
+                            DbConnection::Postgresql(pg) => diesel::sql_query(q)
+                                .bind::<diesel::sql_types::Text, _>(&id)
+                                .bind::<diesel::sql_types::BigInt, _>(i as i64)
+                                .bind::<diesel::sql_types::Text, _>(payload)
+                                .bind::<diesel::sql_types::Timestamp, _>(now)
+                                .execute(pg)?,
+                            DbConnection::Sqlite(sq) => diesel::sql_query(q.replace('$', "?"))
+                                .bind::<diesel::sql_types::Text, _>(&id)
+                                .bind::<diesel::sql_types::BigInt, _>(i as i64)
+                                .bind::<diesel::sql_types::Text, _>(payload)
+                                .bind::<diesel::sql_types::Timestamp, _>(now)
+                                .execute(sq)?,
+                        };
+                        Ok(())
+                    })
+                    .await
+            }
+        })
+        .await
+    }
+
+    pub async fn run_invitations(a: InvArgs) -> anyhow::Result<()> {
+        let c = &a.common;
+        let db = fresh(c, "inv")?;
+        let mut cfg = DbConfig::new(db.url.clone());
+        cfg.pool_size = a.pool_size;
+        cfg.sqlite_synchronous = c.sqlite_synchronous.clone();
+        let core = orgadm::app::open(cfg, None).await?;
+        core.db
+            .write(|c| {
+                let ddl = "CREATE TABLE IF NOT EXISTS bench_bare (id TEXT PRIMARY KEY, org BIGINT NOT NULL, payload TEXT NOT NULL, created_at TIMESTAMP NOT NULL)";
+                match c {
+                    DbConnection::Postgresql(pg) => diesel::sql_query(ddl).execute(pg)?,
+                    DbConnection::Sqlite(sq) => diesel::sql_query(ddl).execute(sq)?,
+                };
+                Ok(())
+            })
+            .await
+            .map_err(e)?;
+        let op = caller(&core, Role::Operator, "load-operator", None).await?;
+        let orgs = orgs(&core, &op, a.orgs.max(1)).await?;
+        let (_, portal_token) = core
+            .create_client("load-portal".into(), Role::Portal, None)
+            .await
+            .map_err(e)?;
+        let mut heads = Vec::new();
+        for (org, head) in &orgs {
+            let caller = core
+                .authenticate(Some(&portal_token), Some(*head), "load".into())
+                .await
+                .map_err(e)?;
+            heads.push((*org, caller));
+        }
+        let heads = Arc::new(heads);
+        // Warm up both paths (connections, caches), then measure: bare, invitations, bare.
+        let _ = bare(&core, 200, c.concurrency, 10_000_000).await;
+        let bare1 = bare(&core, c.count, c.concurrency, 0).await;
+        let core2 = core.clone();
+        let h2 = heads.clone();
+        let inv = drive(c.count, c.concurrency, move |i| {
+            let core = core2.clone();
+            let heads = h2.clone();
+            async move {
+                let (org, caller) = &heads[i % heads.len()];
+                let invitation = InvitationInput {
+                    organization_oid: *org,
+                    email: format!("employee{i}@example.ru"),
+                    surname: "Иванов".into(),
+                    given_name: "Иван".into(),
+                    patronymic: "Иванович".into(),
+                    snils: String::new(),
+                    position: "Инженер".into(),
+                    add_to_org_admin: i % 10 == 0,
+                }
+                .validate()
+                .map_err(ServiceError::InvalidArgument)?;
+                core.create_invitation(
+                    caller,
+                    CreateInvitation {
+                        request_id: Some(format!("load-{i}")),
+                        invitation,
+                    },
+                )
+                .await
+                .map(|_| ())
+            }
+        })
+        .await;
+        let bare2 = bare(&core, c.count, c.concurrency, 20_000_000).await;
+        let bare_rate = (bare1.rate() + bare2.rate()) / 2.0;
+        let backend = match c.backend {
+            Backend::Sqlite => format!("sqlite(synchronous={})", c.sqlite_synchronous),
+            Backend::Postgres => "postgres".into(),
+        };
+        println!(
+            "scenario=invitations backend={backend} concurrency={} pool={} orgs={}",
+            c.concurrency, a.pool_size, a.orgs
+        );
+        println!("  {}", bare1.line("bare insert (before)"));
+        println!("  {}", inv.line("invitation       "));
+        println!("  {}", bare2.line("bare insert (after) "));
+        println!(
+            "  ratio invitations/bare = {:.2} (bare mean {:.0}/s)",
+            inv.rate() / bare_rate,
+            bare_rate
+        );
+        if inv.errors > 0 || bare1.errors > 0 || bare2.errors > 0 {
+            anyhow::bail!("some operations failed");
+        }
+        Ok(())
+    }
+
+    pub async fn run_employees(a: EmpArgs) -> anyhow::Result<()> {
+        let c = &a.common;
+        let db = fresh(c, "emp")?;
+        let mut cfg = DbConfig::new(db.url.clone());
+        cfg.pool_size = 16;
+        cfg.sqlite_synchronous = c.sqlite_synchronous.clone();
+        let core = orgadm::app::open(cfg, None).await?;
+        let op = caller(&core, Role::Operator, "load-operator", None).await?;
+        let orgs = orgs(&core, &op, 1).await?;
+        let (org, head) = orgs[0];
+        // Seed persons and employees in batches straight into the tables (every 7th blocked,
+        // every 13th in ORG_AUDITORS).
+        let t = Instant::now();
+        let batch = 1000;
+        let mut start = 0;
+        while start < a.employees {
+            let end = (start + batch).min(a.employees);
+            let mut persons = String::from(
+                "INSERT INTO persons (oid, surname, given_name, snils, level, created_at, updated_at, version) VALUES ",
+            );
+            let mut emps = String::from(
+                "INSERT INTO employees (organization_oid, person_oid, position, work_email, email_lower, state, joined_at, updated_at, version) VALUES ",
+            );
+            let mut members = String::new();
+            for i in start..end {
+                let oid = 3_000_000_000_i64 + i as i64;
+                let sep = if i == start { "" } else { "," };
+                persons.push_str(&format!(
+                    "{sep}({oid}, 'Сотрудников{}', 'Иван', '{}', 'confirmed', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1)",
+                    i % 1000,
+                    snils(1000 + i)
+                ));
+                emps.push_str(&format!(
+                    "{sep}({org}, {oid}, 'Инженер', 'e{i}@example.ru', 'e{i}@example.ru', '{}', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1)",
+                    if i % 7 == 0 { "blocked" } else { "active" }
+                ));
+                if i % 13 == 0 {
+                    members.push_str(&format!(
+                        "{}({org}, 'ORG_AUDITORS', {oid}, '2026-01-01 00:00:00')",
+                        if members.is_empty() { "" } else { "," }
+                    ));
+                }
+            }
+            let sqls = [
+                persons,
+                emps,
+                if members.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "INSERT INTO group_members (organization_oid, mnemonic, person_oid, added_at) VALUES {members}"
+                    )
+                },
+            ];
+            core.db
+                .write(move |c| {
+                    for s in sqls.iter().filter(|s| !s.is_empty()) {
+                        match c {
+                            DbConnection::Postgresql(pg) => {
+                                diesel::sql_query(s.as_str()).execute(pg)?
+                            }
+                            DbConnection::Sqlite(sq) => {
+                                diesel::sql_query(s.as_str()).execute(sq)?
+                            }
+                        };
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(e)?;
+            start = end;
+        }
+        if c.backend == Backend::Postgres {
+            core.db
+                .write(|c| {
+                    if let DbConnection::Postgresql(pg) = c {
+                        diesel::sql_query("ANALYZE").execute(pg)?;
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(e)?;
+        } else {
+            core.db
+                .write(|c| {
+                    if let DbConnection::Sqlite(sq) = c {
+                        diesel::sql_query("ANALYZE").execute(sq)?;
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(e)?;
+        }
+        eprintln!(
+            "seeded {} employees in {:.1}s",
+            a.employees,
+            t.elapsed().as_secs_f64()
+        );
+        // Serve gRPC in this process and list as the head's portal would.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let serve_core = core.clone();
+        let server = tokio::spawn(async move {
+            orgadm::app::serve(listener, serve_core, async {
+                let _ = rx.await;
+            })
+            .await
+        });
+        let channel = super::connect(&addr.to_string()).await?;
+        let (_, portal) = core
+            .create_client("load-portal".into(), Role::Portal, None)
+            .await
+            .map_err(e)?;
+        let mut client = pb::employee_service_client::EmployeeServiceClient::new(channel);
+        let filters: [(&str, pb::ListEmployeesRequest); 3] = [
+            (
+                "all",
+                pb::ListEmployeesRequest {
+                    organization_oid: org,
+                    page_size: a.page_size,
+                    ..Default::default()
+                },
+            ),
+            (
+                "state=active",
+                pb::ListEmployeesRequest {
+                    organization_oid: org,
+                    page_size: a.page_size,
+                    state: pb::EmployeeState::Active as i32,
+                    ..Default::default()
+                },
+            ),
+            (
+                "group=ORG_AUDITORS",
+                pb::ListEmployeesRequest {
+                    organization_oid: org,
+                    page_size: a.page_size,
+                    group: "ORG_AUDITORS".into(),
+                    ..Default::default()
+                },
+            ),
+        ];
+        println!(
+            "scenario=employees backend={} employees={} page_size={}",
+            match c.backend {
+                Backend::Sqlite => "sqlite",
+                Backend::Postgres => "postgres",
+            },
+            a.employees,
+            a.page_size
+        );
+        for (name, req) in filters {
+            let mut lat = Vec::new();
+            let mut token = String::new();
+            let mut rows = 0;
+            let started = Instant::now();
+            loop {
+                let mut r = authed(
+                    &portal,
+                    pb::ListEmployeesRequest {
+                        page_token: token.clone(),
+                        ..req.clone()
+                    },
+                );
+                if let Ok(v) = head.to_string().parse() {
+                    r.metadata_mut().insert("x-orgadm-person", v);
+                }
+                let t = Instant::now();
+                let page = client.list_employees(r).await?.into_inner();
+                lat.push(t.elapsed());
+                rows += page.employees.len();
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                token = page.next_page_token;
+            }
+            let elapsed = started.elapsed();
+            lat.sort();
+            println!(
+                "  {name}: pages={} rows={rows} elapsed={:.2}s p50={:.2}ms p99={:.2}ms max={:.2}ms",
+                lat.len(),
+                elapsed.as_secs_f64(),
+                percentile(&lat, 0.50).as_secs_f64() * 1e3,
+                percentile(&lat, 0.99).as_secs_f64() * 1e3,
+                lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+            );
+        }
+        let _ = tx.send(());
+        let _ = server.await;
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Pure types and rules: no I/O, no tonic, no diesel. Everything here is unit-testable.
 pub mod audit;
 pub mod caller;
+pub mod employee;
 pub mod error;
 pub mod ids;
 pub mod organization;

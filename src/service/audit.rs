@@ -35,11 +35,15 @@ fn authorize_chain(
     chain: i64,
 ) -> Result<(), ServiceError> {
     if chain == PLATFORM_CHAIN {
-        authz::read_audit(caller, chain, None)?;
+        authz::read_audit(caller, chain, None, None)?;
     } else {
         let org = storage::organizations::get(conn, chain)?
             .ok_or_else(|| ServiceError::not_found("organization", chain))?;
-        authz::read_audit(caller, chain, Some(&org))?;
+        let access = match caller.acting_person {
+            Some(_) => Some(super::employees::access(conn, caller, chain, None)?.0),
+            None => None,
+        };
+        authz::read_audit(caller, chain, Some(&org), access.as_ref())?;
     }
     Ok(())
 }

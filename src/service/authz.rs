@@ -6,6 +6,7 @@
 //! organisation's head?) read them inside the use case's transaction.
 
 use crate::domain::caller::{Caller, Role};
+use crate::domain::employee::{EmployeeState, ORG_ADMIN, ORG_AUDITORS};
 use crate::domain::organization::Organization;
 
 use super::error::ServiceError;
@@ -155,16 +156,21 @@ pub fn update_organization(
 }
 
 /// Reading a chain; `org` is None for the platform chain.
+/// `access` holds the acting person's facts in that organisation (portals only).
 pub fn read_audit(
     caller: &Caller,
     chain: i64,
     org: Option<&Organization>,
+    access: Option<&OrgAccess>,
 ) -> Result<Allowed, ServiceError> {
+    let org_auditor = access
+        .is_some_and(|a| a.actor_state == Some(EmployeeState::Active) && a.in_group(ORG_AUDITORS));
     match (caller.role, org) {
         (Role::Operator, _) => allow("operator"),
         (Role::Auditor, _) if caller.organization_oid.is_none() => allow("platform auditor"),
         (Role::Auditor, Some(_)) if bound_to(caller, chain) => allow("organisation auditor"),
         (Role::Portal, Some(o)) if acting_person(caller)? == o.head_oid => allow("head"),
+        (Role::Portal, Some(_)) if org_auditor => allow("org auditor"),
         _ => Err(ServiceError::denied(
             "NO_AUDIT_ACCESS",
             "the caller may not read this audit chain",
@@ -247,5 +253,162 @@ pub fn list_powers_of_attorney(
             "only the organisation's head may list its powers of attorney",
         )),
         _ => deny(caller, "list powers of attorney"),
+// ---- employees, invitations, access groups ----
+
+/// What the rules below need about an organisation and the acting person, read inside the use
+/// case's transaction (`storage::employees::facts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgAccess {
+    pub org: i64,
+    pub head_oid: i64,
+    /// The acting person's employee state in this organisation.
+    pub actor_state: Option<EmployeeState>,
+    /// The acting person's groups in this organisation.
+    pub actor_groups: Vec<String>,
+}
+
+impl OrgAccess {
+    fn in_group(&self, g: &str) -> bool {
+        self.actor_groups.iter().any(|m| m == g)
+    }
+}
+
+/// A person acts in an organisation only as its active employee.
+fn active_member(caller: &Caller, f: &OrgAccess) -> Result<i64, ServiceError> {
+    let p = acting_person(caller)?;
+    if f.actor_state != Some(EmployeeState::Active) {
+        return Err(ServiceError::denied(
+            "NOT_ACTIVE_EMPLOYEE",
+            "the person acts in an organisation only as its active employee",
+        ));
+    }
+    Ok(p)
+}
+
+/// The head and members of ORG_ADMIN administer employees, invitations and groups.
+fn org_admin(caller: &Caller, f: &OrgAccess, what: &str) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Operator => allow("operator"),
+        Role::Portal => {
+            let p = active_member(caller, f)?;
+            if p == f.head_oid {
+                allow("head")
+            } else if f.in_group(ORG_ADMIN) {
+                allow("org admin")
+            } else {
+                Err(ServiceError::denied(
+                    "NOT_ORG_ADMIN",
+                    format!("only the head and members of ORG_ADMIN may {what}"),
+                ))
+            }
+        }
+        _ => deny(caller, what),
+    }
+}
+
+/// Readers: admins, ORG_AUDITORS members, auditor clients of the organisation or platform.
+fn org_reader(caller: &Caller, f: &OrgAccess, what: &str) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Operator => allow("operator"),
+        Role::Auditor if caller.organization_oid.is_none() => allow("platform auditor"),
+        Role::Auditor if bound_to(caller, f.org) => allow("organisation auditor"),
+        Role::Portal => {
+            let p = active_member(caller, f)?;
+            if p == f.head_oid {
+                allow("head")
+            } else if f.in_group(ORG_ADMIN) {
+                allow("org admin")
+            } else if f.in_group(ORG_AUDITORS) {
+                allow("org auditor")
+            } else {
+                Err(ServiceError::denied(
+                    "NOT_ORG_READER",
+                    format!("only the head and members of ORG_ADMIN or ORG_AUDITORS may {what}"),
+                ))
+            }
+        }
+        _ => Err(ServiceError::denied(
+            "NOT_OWN_ORGANIZATION",
+            "the caller has no access to this organisation",
+        )),
+    }
+}
+
+pub fn invite(caller: &Caller, f: &OrgAccess) -> Result<Allowed, ServiceError> {
+    org_admin(caller, f, "invite employees")
+}
+
+pub fn manage_invitations(caller: &Caller, f: &OrgAccess) -> Result<Allowed, ServiceError> {
+    org_admin(caller, f, "resend or revoke invitations")
+}
+
+pub fn read_invitations(caller: &Caller, f: &OrgAccess) -> Result<Allowed, ServiceError> {
+    org_reader(caller, f, "read invitations")
+}
+
+pub fn manage_groups(caller: &Caller, f: &OrgAccess) -> Result<Allowed, ServiceError> {
+    org_admin(caller, f, "manage access groups")
+}
+
+pub fn read_groups(caller: &Caller, f: &OrgAccess) -> Result<Allowed, ServiceError> {
+    org_reader(caller, f, "read access groups")
+}
+
+pub fn read_employees(caller: &Caller, f: &OrgAccess) -> Result<Allowed, ServiceError> {
+    org_reader(caller, f, "read employees")
+}
+
+/// One employee (or their groups): readers, and the person themselves.
+pub fn read_employee(caller: &Caller, f: &OrgAccess, person: i64) -> Result<Allowed, ServiceError> {
+    if caller.role == Role::Portal && caller.acting_person == Some(person) {
+        return allow("self");
+    }
+    org_reader(caller, f, "read employees")
+}
+
+/// Updating an employee's fields or state. The head can be neither blocked nor dismissed.
+pub fn manage_employee(
+    caller: &Caller,
+    f: &OrgAccess,
+    person: i64,
+    to: Option<EmployeeState>,
+) -> Result<Allowed, ServiceError> {
+    let allowed = org_admin(caller, f, "manage employees")?;
+    if person == f.head_oid && matches!(to, Some(EmployeeState::Blocked | EmployeeState::Dismissed))
+    {
+        return Err(ServiceError::precondition(
+            "HEAD_PROTECTED",
+            format!("person/{person}"),
+            "the organisation's head can be neither blocked nor dismissed",
+        ));
+    }
+    Ok(allowed)
+}
+
+/// A person leaves an organisation themselves (not while head).
+pub fn leave(caller: &Caller, f: &OrgAccess) -> Result<(Allowed, i64), ServiceError> {
+    if caller.role != Role::Portal {
+        return deny(caller, "leave organisations (a portal acts for the person)");
+    }
+    let p = acting_person(caller)?;
+    if p == f.head_oid {
+        return Err(ServiceError::precondition(
+            "HEAD_PROTECTED",
+            format!("person/{p}"),
+            "the head cannot leave the organisation while head",
+        ));
+    }
+    Ok((Allowed { rule: "self" }, p))
+}
+
+/// Accepting or declining an invitation: the invited person, through a portal. Who the person
+/// must be (confirmed, the invitation's SNILS) is checked by the use case.
+pub fn answer_invitation(caller: &Caller) -> Result<(Allowed, i64), ServiceError> {
+    match caller.role {
+        Role::Portal => Ok((Allowed { rule: "invitee" }, acting_person(caller)?)),
+        _ => deny(
+            caller,
+            "answer invitations (a portal acts for the invited person)",
+        ),
     }
 }

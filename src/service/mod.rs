@@ -7,9 +7,13 @@ pub mod auth;
 pub mod authz;
 pub mod clock;
 pub mod db;
+pub mod employees;
 pub mod error;
+pub mod groups;
 pub mod idempotency;
+pub mod invitations;
 pub mod organizations;
+pub mod outbox;
 pub mod persons;
 pub mod poa;
 pub mod poa_drafts;
@@ -30,6 +34,24 @@ pub struct Core {
     /// The service's GOST signing key and certificate (`serve --signing-key --signing-cert`), used
     /// to sign exports and tokens; `None` when not configured.
     pub signer: Option<std::sync::Arc<crate::crypto::service_key::ServiceSigner>>,
+    pub invitations: InvitationSettings,
+    /// Woken after a transaction queued mail, so the delivery worker need not wait for its poll.
+    pub outbox_wakeup: std::sync::Arc<tokio::sync::Notify>,
+}
+
+/// Invitation settings.
+#[derive(Debug, Clone)]
+pub struct InvitationSettings {
+    /// How long an invitation can be accepted (60 days by default).
+    pub validity: chrono::Duration,
+}
+
+impl Default for InvitationSettings {
+    fn default() -> Self {
+        Self {
+            validity: chrono::Duration::days(60),
+        }
+    }
 }
 
 /// The public base URL when none is configured.
@@ -42,6 +64,8 @@ impl Core {
             clock,
             public_base_url: DEFAULT_PUBLIC_BASE_URL.into(),
             signer: None,
+            invitations: InvitationSettings::default(),
+            outbox_wakeup: std::sync::Arc::new(tokio::sync::Notify::new()),
         }
     }
 

@@ -107,6 +107,8 @@ impl Core {
                     other => other.into(),
                 })?;
                 storage::audit::create_chain(c, oid, now)?;
+                // The head is the first employee; the built-in access groups exist from the start.
+                storage::employees::start_organization(c, oid, o.head_oid, now)?;
                 idempotency::complete(c, &caller, "organization.register", rid, &oid.to_string())?;
                 audit_log::append(
                     c,
@@ -213,6 +215,14 @@ impl Core {
                 }
                 if merged.head_oid != current.head_oid {
                     check_head(c, merged.head_oid)?;
+                    // The new head is an employee (a dismissed one rejoins).
+                    storage::employees::join(
+                        c,
+                        current.oid,
+                        merged.head_oid,
+                        &crate::domain::employee::EmployeeChanges::default(),
+                        now,
+                    )?;
                 }
                 let org = storage::organizations::update(c, &current, &merged, now)?
                     .ok_or_else(|| ServiceError::stale_etag("organization"))?;

@@ -116,16 +116,44 @@ pub fn append(
         prev_hash: head_hash,
         hash: hash.to_vec(),
     };
-    diesel::insert_into(audit_events::table)
-        .values(&row)
-        .execute(conn)?;
-    diesel::update(audit_heads::table.find(e.chain))
-        .set((
-            audit_heads::seq.eq(seq),
-            audit_heads::hash.eq(hash.to_vec()),
-            audit_heads::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    match conn {
+        // One round trip fewer while the head row is locked: the event and the new head in one
+        // statement.
+        DbConnection::Postgresql(pg) => {
+            use diesel::sql_types::{BigInt, Binary, Nullable, Text, Timestamp};
+            diesel::sql_query(
+                "WITH e AS (INSERT INTO audit_events (chain, seq, occurred_at, actor_client, \
+                 actor_person, action, target_type, target_id, request_id, details, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)) \
+                 UPDATE audit_heads SET seq = $2, hash = $12, updated_at = $3 WHERE chain = $1",
+            )
+            .bind::<BigInt, _>(row.chain)
+            .bind::<BigInt, _>(row.seq)
+            .bind::<Timestamp, _>(row.occurred_at)
+            .bind::<Text, _>(&row.actor_client)
+            .bind::<Nullable<BigInt>, _>(row.actor_person)
+            .bind::<Text, _>(&row.action)
+            .bind::<Text, _>(&row.target_type)
+            .bind::<Text, _>(&row.target_id)
+            .bind::<Text, _>(&row.request_id)
+            .bind::<Text, _>(&row.details)
+            .bind::<Binary, _>(&row.prev_hash)
+            .bind::<Binary, _>(&row.hash)
+            .execute(pg)?;
+        }
+        DbConnection::Sqlite(sq) => {
+            diesel::insert_into(audit_events::table)
+                .values(&row)
+                .execute(sq)?;
+            diesel::update(audit_heads::table.find(e.chain))
+                .set((
+                    audit_heads::seq.eq(seq),
+                    audit_heads::hash.eq(hash.to_vec()),
+                    audit_heads::updated_at.eq(now),
+                ))
+                .execute(sq)?;
+        }
+    }
     Ok(row.into())
 }
 

@@ -65,3 +65,34 @@ pub fn set_result(
         .execute(conn)?;
     Ok(())
 }
+
+/// Claims a request id with the id of what it will create, in one statement; returns the
+/// existing record when the id was claimed before (a concurrent twin waits on the unique index
+/// until the first commits or rolls back).
+#[allow(clippy::too_many_arguments)]
+pub fn claim_or_get(
+    conn: &mut DbConnection,
+    client_id: &str,
+    operation: &str,
+    request_id: &str,
+    fingerprint: &[u8],
+    result_id: &str,
+    now: NaiveDateTime,
+) -> Result<Option<IdempotencyRecord>, StorageError> {
+    let q = diesel::insert_into(idempotency::table).values((
+        idempotency::client_id.eq(client_id),
+        idempotency::operation.eq(operation),
+        idempotency::request_id.eq(request_id),
+        idempotency::fingerprint.eq(fingerprint),
+        idempotency::result_id.eq(result_id),
+        idempotency::created_at.eq(now),
+    ));
+    let n = match conn {
+        DbConnection::Postgresql(pg) => q.on_conflict_do_nothing().execute(pg)?,
+        DbConnection::Sqlite(sq) => q.on_conflict_do_nothing().execute(sq)?,
+    };
+    if n == 1 {
+        return Ok(None);
+    }
+    get(conn, client_id, operation, request_id)
+}

@@ -4,8 +4,11 @@
 pub mod audit;
 pub mod clients;
 pub mod conn;
+pub mod employees;
 pub mod idempotency;
+pub mod invitations;
 pub mod organizations;
+pub mod outbox;
 pub mod persons;
 pub mod poa;
 pub mod powers;

@@ -94,7 +94,100 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    employees (organization_oid, person_oid) {
+        organization_oid -> BigInt,
+        person_oid -> BigInt,
+        position -> Nullable<Text>,
+        work_email -> Nullable<Text>,
+        email_lower -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        state -> Text,
+        joined_at -> Timestamp,
+        left_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    access_groups (organization_oid, mnemonic) {
+        organization_oid -> BigInt,
+        mnemonic -> Text,
+        system -> Text,
+        name -> Text,
+        description -> Text,
+        builtin -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_members (organization_oid, mnemonic, person_oid) {
+        organization_oid -> BigInt,
+        mnemonic -> Text,
+        person_oid -> BigInt,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        organization_oid -> BigInt,
+        email -> Text,
+        email_lower -> Text,
+        surname -> Text,
+        given_name -> Text,
+        patronymic -> Nullable<Text>,
+        snils -> Nullable<Text>,
+        position -> Nullable<Text>,
+        add_to_org_admin -> Bool,
+        state -> Text,
+        secret_hash -> Nullable<Binary>,
+        inviter_oid -> Nullable<BigInt>,
+        accepted_by -> Nullable<BigInt>,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> Text,
+        kind -> Text,
+        invitation_id -> Nullable<Text>,
+        recipient -> Text,
+        payload -> Text,
+        state -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mail_attempts (message_id, attempt) {
+        message_id -> Text,
+        attempt -> BigInt,
+        worker -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        outcome -> Text,
+        error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(organizations -> persons (head_oid));
+diesel::joinable!(employees -> persons (person_oid));
 diesel::allow_tables_to_appear_in_same_query!(
     counters,
     persons,
@@ -103,6 +196,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency,
     audit_heads,
     audit_events,
+    employees,
+    access_groups,
+    group_members,
+    invitations,
+    mail_outbox,
+    mail_attempts,
 );
 
 diesel::table! {

@@ -10,9 +10,12 @@ use tonic_health::ServingStatus;
 use super::grpc::MAX_MESSAGE_BYTES;
 use super::grpc::audit::AuditApi;
 use super::grpc::auth::Authenticated;
+use super::grpc::employees::{AccessGroupApi, EmployeeApi, InvitationApi};
 use super::grpc::organizations::OrganizationApi;
 use super::grpc::pb::{
-    self, audit_service_server::AuditServiceServer,
+    self, access_group_service_server::AccessGroupServiceServer,
+    audit_service_server::AuditServiceServer, employee_service_server::EmployeeServiceServer,
+    invitation_service_server::InvitationServiceServer,
     organization_service_server::OrganizationServiceServer,
     person_service_server::PersonServiceServer,
     power_of_attorney_service_server::PowerOfAttorneyServiceServer,
@@ -31,6 +34,9 @@ pub const SERVICE_NAMES: &[&str] = &[
     "orgadm.v1.AuditService",
     "orgadm.v1.PowerService",
     "orgadm.v1.PowerOfAttorneyService",
+    "orgadm.v1.EmployeeService",
+    "orgadm.v1.InvitationService",
+    "orgadm.v1.AccessGroupService",
 ];
 
 /// Serves until `shutdown` resolves; readiness and health flip to serving once accepting and
@@ -60,6 +66,12 @@ pub async fn serve(
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let poas = PowerOfAttorneyServiceServer::new(PoaApi { core: core.clone() })
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let employees = EmployeeServiceServer::new(EmployeeApi { core: core.clone() })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let invitations = InvitationServiceServer::new(InvitationApi { core: core.clone() })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let groups = AccessGroupServiceServer::new(AccessGroupApi { core: core.clone() })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
 
     let grpc = tonic::service::Routes::new(health_service)
         .add_service(reflection)
@@ -69,6 +81,9 @@ pub async fn serve(
         .add_service(Authenticated::new(core.clone(), audit))
         .add_service(Authenticated::new(core.clone(), powers))
         .add_service(Authenticated::new(core.clone(), poas))
+        .add_service(Authenticated::new(core.clone(), employees))
+        .add_service(Authenticated::new(core.clone(), invitations))
+        .add_service(Authenticated::new(core.clone(), groups))
         .into_axum_router();
     let ready = Readiness::default();
     let app = grpc
@@ -100,6 +115,14 @@ pub async fn serve(
             .await;
         tracing::info!("shutting down: finishing requests in flight");
     };
+    // Small gRPC responses must not wait for delayed ACKs (Nagle): no TCP_NODELAY cost 40 ms
+    // per multi-segment response.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

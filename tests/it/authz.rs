@@ -92,6 +92,30 @@ async fn authorization_matrix(s: &TestServer) {
             [true, false, false, false, false, false, false],
         ),
         ("ListPowers", [true, true, true, true, true, true, true]),
+            "CreateInvitation",
+            [true, true, false, false, false, false, false],
+        ),
+        (
+            "ListInvitations",
+            [true, true, false, false, false, true, true],
+        ),
+        (
+            "ListEmployees",
+            [true, true, false, false, false, true, true],
+        ),
+        (
+            "GetEmployeeHead",
+            [true, true, false, false, false, true, true],
+        ),
+        ("ListGroups", [true, true, false, false, false, true, true]),
+        (
+            "AddGroupMember",
+            [true, true, false, false, false, false, false],
+        ),
+        (
+            "BlockEmployeeHead",
+            [false, false, false, false, false, false, false],
+        ),
     ];
     let mut n = 0u32;
     for (rpc, expected) in matrix {
@@ -227,6 +251,20 @@ async fn authorization_matrix(s: &TestServer) {
                         name: "Полномочие".into(),
                         description: "Описание".into(),
                         context: pb::PowerContext::None as i32,
+                "CreateInvitation" => api
+                    .invitations
+                    .create_invitation(crate::invitations::invite(
+                        org.oid,
+                        &format!("m{n}@example.ru"),
+                        "",
+                        false,
+                    ))
+                    .await
+                    .map(|_| ()),
+                "ListInvitations" => api
+                    .invitations
+                    .list_invitations(pb::ListInvitationsRequest {
+                        organization_oid: org.oid,
                         ..Default::default()
                     })
                     .await
@@ -236,13 +274,62 @@ async fn authorization_matrix(s: &TestServer) {
                     .list_powers(pb::ListPowersRequest::default())
                     .await
                     .map(|_| ()),
+                "ListEmployees" => api
+                    .employees
+                    .list_employees(pb::ListEmployeesRequest {
+                        organization_oid: org.oid,
+                        ..Default::default()
+                    })
+                    .await
+                    .map(|_| ()),
+                "GetEmployeeHead" => api
+                    .employees
+                    .get_employee(pb::GetEmployeeRequest {
+                        organization_oid: org.oid,
+                        person_oid: head,
+                    })
+                    .await
+                    .map(|_| ()),
+                "ListGroups" => api
+                    .groups
+                    .list_groups(pb::ListGroupsRequest {
+                        organization_oid: org.oid,
+                        ..Default::default()
+                    })
+                    .await
+                    .map(|_| ()),
+                "AddGroupMember" => api
+                    .groups
+                    .add_group_member(pb::GroupMemberRequest {
+                        organization_oid: org.oid,
+                        mnemonic: "ORG_AUDITORS".into(),
+                        person_oid: head,
+                    })
+                    .await
+                    .map(|_| ()),
+                // Nobody may block the head: refused by rule (HEAD_PROTECTED) or by role.
+                "BlockEmployeeHead" => match api
+                    .employees
+                    .block_employee(pb::ChangeEmployeeStateRequest {
+                        organization_oid: org.oid,
+                        person_oid: head,
+                        etag: String::new(),
+                    })
+                    .await
+                {
+                    Err(e) if e.code() == Code::FailedPrecondition => {
+                        assert_eq!(reason(&e), "HEAD_PROTECTED");
+                        Err(tonic::Status::permission_denied("head protected"))
+                    }
+                    other => other.map(|_| ()),
+                },
                 other => panic!("unknown rpc {other}"),
             };
             let allowed = match &result {
                 Ok(()) => true,
                 Err(e) if e.code() == Code::PermissionDenied => {
                     assert!(
-                        !reason(e).is_empty(),
+                        !reason(e).is_empty() || *rpc == "BlockEmployeeHead",
                         "{rpc} as {who}: PERMISSION_DENIED without a reason"
                     );
                     false

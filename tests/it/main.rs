@@ -2,6 +2,7 @@
 //! test on its own SQLite file or PostgreSQL database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod smtp;
 mod support;
 
 mod audit;
@@ -16,6 +17,9 @@ mod organizations;
 mod persons;
 mod poa;
 mod powers;
+mod employees;
+mod invitations;
+mod replicas;
 mod server;
 mod xml_emchd;
 mod xml_import;

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use diesel::{Connection, RunQueryDsl};
 use orgadm::domain::caller::Role;
+use orgadm::mail::{MailConfig, Mailer, SmtpConfig, TlsMode};
+use orgadm::service::outbox::{OutboxSettings, Worker, WorkerHandle};
 use orgadm::service::{Core, ManualClock, SharedClock};
 use orgadm::storage::DbConfig;
 use orgadm::transport::grpc::pb;
@@ -168,6 +170,67 @@ impl TestServer {
         Api::new(self.channel().await, None, None)
     }
 
+    /// Starts the mail delivery worker sending to a test SMTP server on 127.0.0.1:`port`.
+    #[allow(dead_code)]
+    pub fn delivery_smtp(&self, port: u16) -> WorkerHandle {
+        self.delivery(MailConfig {
+            smtp: Some(SmtpConfig {
+                host: "127.0.0.1".into(),
+                port,
+                tls: TlsMode::None,
+                username: None,
+                password: None,
+                timeout: std::time::Duration::from_secs(5),
+            }),
+            sender: "Оргадм <noreply@orgadm.test>".into(),
+            outbox_dir: std::path::PathBuf::new(),
+        })
+    }
+
+    /// Starts the mail delivery worker writing `.eml` files into `dir`.
+    #[allow(dead_code)]
+    pub fn delivery_files(&self, dir: &std::path::Path) -> WorkerHandle {
+        self.delivery(MailConfig {
+            smtp: None,
+            sender: "Оргадм <noreply@orgadm.test>".into(),
+            outbox_dir: dir.to_owned(),
+        })
+    }
+
+    pub fn delivery(&self, mail: MailConfig) -> WorkerHandle {
+        Worker::new(
+            self.core.clone(),
+            Mailer::new(&mail).unwrap(),
+            outbox_settings(),
+        )
+        .spawn()
+    }
+
+    /// A second server on the same database with its own core and pool, as another replica
+    /// (process) of the service would be.
+    #[allow(dead_code)]
+    pub async fn replica(&self) -> Replica {
+        let shared: SharedClock = Arc::new(self.clock.clone());
+        let core = orgadm::app::open(self.db.config(), Some(shared))
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            orgadm::app::serve(listener, core, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Replica {
+            addr,
+            shutdown: tx,
+            handle,
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -175,6 +238,28 @@ impl TestServer {
         if let Some(h) = self.handle.take() {
             let _ = h.await;
         }
+    }
+}
+
+/// Another server process's stand-in on the same database.
+pub struct Replica {
+    pub addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Replica {
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        let _ = self.handle.await;
     }
 }
 
@@ -208,6 +293,9 @@ pub struct Api {
     pub audit: pb::audit_service_client::AuditServiceClient<Intercepted>,
     pub powers: pb::power_service_client::PowerServiceClient<Intercepted>,
     pub poa: pb::power_of_attorney_service_client::PowerOfAttorneyServiceClient<Intercepted>,
+    pub employees: pb::employee_service_client::EmployeeServiceClient<Intercepted>,
+    pub invitations: pb::invitation_service_client::InvitationServiceClient<Intercepted>,
+    pub groups: pb::access_group_service_client::AccessGroupServiceClient<Intercepted>,
 }
 
 impl Api {
@@ -232,8 +320,20 @@ impl Api {
             ),
             poa:
                 pb::power_of_attorney_service_client::PowerOfAttorneyServiceClient::with_interceptor(
-                    ch, auth,
+                    ch.clone(),
+                    auth.clone(),
                 ),
+            employees: pb::employee_service_client::EmployeeServiceClient::with_interceptor(
+                ch.clone(),
+                auth.clone(),
+            ),
+            invitations: pb::invitation_service_client::InvitationServiceClient::with_interceptor(
+                ch.clone(),
+                auth.clone(),
+            ),
+            groups: pb::access_group_service_client::AccessGroupServiceClient::with_interceptor(
+                ch, auth,
+            ),
         }
     }
 }
@@ -397,4 +497,37 @@ pub async fn http_get(url: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<
     let body = buf[split + 4..].to_vec();
     let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
     (status, head, body)
+}
+
+/// The invitation link's base in tests.
+pub const LINK_BASE: &str = "https://lk.orgadm.test/invitation?secret=";
+
+/// Delivery settings for tests: quick polls and retries (time moves with the ManualClock).
+pub fn outbox_settings() -> OutboxSettings {
+    OutboxSettings {
+        link_base: LINK_BASE.into(),
+        poll_interval: std::time::Duration::from_millis(50),
+        lease: chrono::Duration::seconds(60),
+        backoff_base: chrono::Duration::seconds(10),
+        backoff_max: chrono::Duration::seconds(600),
+        max_attempts: 20,
+        batch: 16,
+    }
+}
+
+/// Counts rows matching a WHERE clause.
+pub fn count_where(db: &TestDb, table: &str, cond: &str) -> i64 {
+    count_rows(db, &format!("{table} WHERE {cond}"))
+}
+
+/// Waits until `cond` holds for the rows of `table` (at most 20 s).
+#[allow(dead_code)]
+pub async fn wait_rows(db: &TestDb, table: &str, cond: &str, at_least: i64) {
+    for _ in 0..400 {
+        if count_where(db, table, cond) >= at_least {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{table} never had {at_least} rows where {cond}");
 }

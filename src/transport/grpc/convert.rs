@@ -8,13 +8,24 @@ use prost_types::Timestamp;
 use super::pb;
 use crate::domain::Violations;
 use crate::domain::audit::AuditEvent;
+use crate::domain::employee::{
+    AccessGroup, Employee, EmployeeInput, EmployeeState, GroupInput, Invitation, InvitationInput,
+    InvitationState, email_key, parse_mnemonic,
+};
 use crate::domain::organization::{OrgKind, Organization, OrganizationChanges, OrganizationInput};
 use crate::domain::person::{AccountLevel, Person, PersonInput};
+use crate::service::employees::{ChangeEmployeeState, ListEmployees, StateChange, UpdateEmployee};
+use crate::service::groups::{CreateGroup, UpdateGroup};
+use crate::service::invitations::{
+    ChangeInvitation, CreateInvitation, InvitationChange, ListInvitations,
+};
 use crate::service::organizations::{
     RegisterOrganization, SearchOrganizations, UpdateOrganization,
 };
 use crate::service::persons::{RegisterPerson, SearchPersons, UpdatePerson};
 use crate::service::{ServiceError, etag, idempotency};
+use crate::storage::employees::EmployeeFilter;
+use crate::storage::invitations::InvitationFilter;
 use crate::storage::organizations::OrgFilter;
 use crate::storage::persons::PersonFilter;
 
@@ -348,4 +359,337 @@ impl From<AuditEvent> for pb::AuditEvent {
             hash: hex::encode(e.hash),
         }
     }
+}
+
+// ---- employees, invitations, access groups ----
+
+fn employee_state_in(v: i32) -> Result<Option<EmployeeState>, ServiceError> {
+    match pb::EmployeeState::try_from(v) {
+        Ok(pb::EmployeeState::Unspecified) => Ok(None),
+        Ok(pb::EmployeeState::Active) => Ok(Some(EmployeeState::Active)),
+        Ok(pb::EmployeeState::Blocked) => Ok(Some(EmployeeState::Blocked)),
+        Ok(pb::EmployeeState::Dismissed) => Ok(Some(EmployeeState::Dismissed)),
+        Err(_) => Err(ServiceError::invalid("state", "is not an employee state")),
+    }
+}
+
+fn employee_state_out(s: EmployeeState) -> i32 {
+    match s {
+        EmployeeState::Active => pb::EmployeeState::Active as i32,
+        EmployeeState::Blocked => pb::EmployeeState::Blocked as i32,
+        EmployeeState::Dismissed => pb::EmployeeState::Dismissed as i32,
+    }
+}
+
+fn invitation_state_in(v: i32) -> Result<Option<InvitationState>, ServiceError> {
+    match pb::InvitationState::try_from(v) {
+        Ok(pb::InvitationState::Unspecified) => Ok(None),
+        Ok(pb::InvitationState::Pending) => Ok(Some(InvitationState::Pending)),
+        Ok(pb::InvitationState::Accepted) => Ok(Some(InvitationState::Accepted)),
+        Ok(pb::InvitationState::Declined) => Ok(Some(InvitationState::Declined)),
+        Ok(pb::InvitationState::Revoked) => Ok(Some(InvitationState::Revoked)),
+        Ok(pb::InvitationState::Expired) => Ok(Some(InvitationState::Expired)),
+        Err(_) => Err(ServiceError::invalid("state", "is not an invitation state")),
+    }
+}
+
+fn invitation_state_out(s: InvitationState) -> i32 {
+    match s {
+        InvitationState::Pending => pb::InvitationState::Pending as i32,
+        InvitationState::Accepted => pb::InvitationState::Accepted as i32,
+        InvitationState::Declined => pb::InvitationState::Declined as i32,
+        InvitationState::Revoked => pb::InvitationState::Revoked as i32,
+        InvitationState::Expired => pb::InvitationState::Expired as i32,
+    }
+}
+
+/// Checks a required organisation OID.
+pub fn org_oid(oid: i64) -> Result<i64, ServiceError> {
+    if oid <= 0 {
+        return Err(ServiceError::invalid("organization_oid", "is required"));
+    }
+    Ok(oid)
+}
+
+/// Checks a required person OID.
+pub fn person_oid(oid: i64) -> Result<i64, ServiceError> {
+    if oid <= 0 {
+        return Err(ServiceError::invalid("person_oid", "is required"));
+    }
+    Ok(oid)
+}
+
+impl From<Employee> for pb::Employee {
+    fn from(e: Employee) -> Self {
+        Self {
+            organization_oid: e.organization_oid,
+            person_oid: e.person_oid,
+            surname: e.surname,
+            given_name: e.given_name,
+            patronymic: e.patronymic.unwrap_or_default(),
+            snils: e.snils.unwrap_or_default(),
+            position: e.position.unwrap_or_default(),
+            work_email: e.work_email.unwrap_or_default(),
+            phone: e.phone.unwrap_or_default(),
+            state: employee_state_out(e.state),
+            chief: e.chief,
+            join_time: timestamp(&e.joined_at),
+            leave_time: e.left_at.as_ref().and_then(timestamp),
+            update_time: timestamp(&e.updated_at),
+            etag: etag(e.version),
+        }
+    }
+}
+
+impl TryFrom<pb::ListEmployeesRequest> for ListEmployees {
+    type Error = ServiceError;
+    fn try_from(r: pb::ListEmployeesRequest) -> Result<Self, ServiceError> {
+        let pb::ListEmployeesRequest {
+            organization_oid,
+            name_prefix,
+            snils,
+            email,
+            state,
+            group,
+            page_size,
+            page_token,
+        } = r;
+        let mut v = Violations::new();
+        if organization_oid <= 0 {
+            v.add("organization_oid", "is required");
+        }
+        let snils = opt(snils).and_then(|s| v.check("snils", crate::domain::ids::parse_snils(&s)));
+        let state = v.check(
+            "state",
+            employee_state_in(state).map_err(|_| "is not an employee state"),
+        );
+        let group = opt(group).and_then(|g| v.check("group", parse_mnemonic(&g)));
+        v.into_result()?;
+        Ok(Self {
+            organization_oid,
+            filter: EmployeeFilter {
+                name_prefix: opt(name_prefix),
+                snils,
+                email: opt(email).map(|e| email_key(&e)),
+                state: state.flatten(),
+                group,
+            },
+            page_size,
+            page_token,
+        })
+    }
+}
+
+impl TryFrom<pb::UpdateEmployeeRequest> for UpdateEmployee {
+    type Error = ServiceError;
+    fn try_from(r: pb::UpdateEmployeeRequest) -> Result<Self, ServiceError> {
+        let pb::UpdateEmployeeRequest {
+            organization_oid,
+            person_oid: person,
+            etag,
+            update_mask,
+            position,
+            work_email,
+            phone,
+        } = r;
+        Ok(Self {
+            organization_oid: org_oid(organization_oid)?,
+            person_oid: person_oid(person)?,
+            etag,
+            mask: update_mask,
+            input: EmployeeInput {
+                position,
+                work_email,
+                phone,
+            },
+        })
+    }
+}
+
+pub fn change_employee_state(
+    r: pb::ChangeEmployeeStateRequest,
+    change: StateChange,
+) -> Result<ChangeEmployeeState, ServiceError> {
+    let pb::ChangeEmployeeStateRequest {
+        organization_oid,
+        person_oid: person,
+        etag,
+    } = r;
+    Ok(ChangeEmployeeState {
+        organization_oid: org_oid(organization_oid)?,
+        person_oid: person_oid(person)?,
+        etag,
+        change,
+    })
+}
+
+impl Invitation {
+    fn into_pb(self, now: NaiveDateTime) -> pb::Invitation {
+        let state = invitation_state_out(self.state_at(now));
+        pb::Invitation {
+            state,
+            id: self.id,
+            organization_oid: self.organization_oid,
+            email: self.email,
+            surname: self.surname,
+            given_name: self.given_name,
+            patronymic: self.patronymic.unwrap_or_default(),
+            snils: self.snils.unwrap_or_default(),
+            position: self.position.unwrap_or_default(),
+            add_to_org_admin: self.add_to_org_admin,
+            inviter_oid: self.inviter_oid.unwrap_or(0),
+            accepted_person_oid: self.accepted_by.unwrap_or(0),
+            create_time: timestamp(&self.created_at),
+            expire_time: timestamp(&self.expires_at),
+            update_time: timestamp(&self.updated_at),
+            etag: etag(self.version),
+        }
+    }
+}
+
+/// An invitation as a reader sees it at `now` (pending past expiry is expired).
+pub fn invitation_out(i: Invitation, now: NaiveDateTime) -> pb::Invitation {
+    i.into_pb(now)
+}
+
+impl TryFrom<pb::CreateInvitationRequest> for CreateInvitation {
+    type Error = ServiceError;
+    fn try_from(r: pb::CreateInvitationRequest) -> Result<Self, ServiceError> {
+        let pb::CreateInvitationRequest {
+            request_id,
+            organization_oid,
+            email,
+            surname,
+            given_name,
+            patronymic,
+            snils,
+            position,
+            add_to_org_admin,
+        } = r;
+        let request_id = idempotency::parse_request_id(&request_id)?;
+        let invitation = InvitationInput {
+            organization_oid,
+            email,
+            surname,
+            given_name,
+            patronymic,
+            snils,
+            position,
+            add_to_org_admin,
+        }
+        .validate()?;
+        Ok(Self {
+            request_id,
+            invitation,
+        })
+    }
+}
+
+impl TryFrom<pb::ListInvitationsRequest> for ListInvitations {
+    type Error = ServiceError;
+    fn try_from(r: pb::ListInvitationsRequest) -> Result<Self, ServiceError> {
+        let pb::ListInvitationsRequest {
+            organization_oid,
+            state,
+            email,
+            page_size,
+            page_token,
+        } = r;
+        Ok(Self {
+            organization_oid: org_oid(organization_oid)?,
+            filter: InvitationFilter {
+                state: invitation_state_in(state)?,
+                email: opt(email).map(|e| email_key(&e)),
+            },
+            page_size,
+            page_token,
+        })
+    }
+}
+
+pub fn change_invitation(
+    r: pb::ChangeInvitationRequest,
+    change: InvitationChange,
+) -> Result<ChangeInvitation, ServiceError> {
+    let pb::ChangeInvitationRequest {
+        organization_oid,
+        id,
+        etag,
+    } = r;
+    if id.trim().is_empty() {
+        return Err(ServiceError::invalid("id", "is required"));
+    }
+    Ok(ChangeInvitation {
+        organization_oid: org_oid(organization_oid)?,
+        id: id.trim().to_owned(),
+        etag,
+        change,
+    })
+}
+
+impl From<AccessGroup> for pb::AccessGroup {
+    fn from(g: AccessGroup) -> Self {
+        Self {
+            organization_oid: g.organization_oid,
+            mnemonic: g.mnemonic,
+            system: g.system,
+            name: g.name,
+            description: g.description,
+            builtin: g.builtin,
+            create_time: timestamp(&g.created_at),
+            update_time: timestamp(&g.updated_at),
+            etag: etag(g.version),
+        }
+    }
+}
+
+impl TryFrom<pb::CreateGroupRequest> for CreateGroup {
+    type Error = ServiceError;
+    fn try_from(r: pb::CreateGroupRequest) -> Result<Self, ServiceError> {
+        let pb::CreateGroupRequest {
+            request_id,
+            organization_oid,
+            mnemonic,
+            system,
+            name,
+            description,
+        } = r;
+        let request_id = idempotency::parse_request_id(&request_id)?;
+        let group = GroupInput {
+            organization_oid,
+            mnemonic,
+            system,
+            name,
+            description,
+        }
+        .validate()?;
+        Ok(Self { request_id, group })
+    }
+}
+
+impl TryFrom<pb::UpdateGroupRequest> for UpdateGroup {
+    type Error = ServiceError;
+    fn try_from(r: pb::UpdateGroupRequest) -> Result<Self, ServiceError> {
+        let pb::UpdateGroupRequest {
+            organization_oid,
+            mnemonic,
+            etag,
+            update_mask,
+            name,
+            description,
+        } = r;
+        Ok(Self {
+            organization_oid: org_oid(organization_oid)?,
+            mnemonic: group_name(&mnemonic)?,
+            etag,
+            mask: update_mask,
+            name,
+            description,
+        })
+    }
+}
+
+/// Checks a group mnemonic named in a request.
+pub fn group_name(m: &str) -> Result<String, ServiceError> {
+    parse_mnemonic(m.trim()).map_err(|e| ServiceError::invalid("mnemonic", e))
 }

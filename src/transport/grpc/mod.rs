@@ -2,6 +2,7 @@
 pub mod audit;
 pub mod auth;
 pub mod convert;
+pub mod employees;
 pub mod organizations;
 pub mod persons;
 pub mod poa;
