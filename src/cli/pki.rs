@@ -176,7 +176,9 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let at = match &a.at {
         None => now(),
         Some(t) => DateTime::parse_from_rfc3339(t)
-            .map_err(|e| anyhow::anyhow!("--at {t:?} is not an RFC 3339 time like 2026-11-30T12:00:00Z: {e}"))?
+            .map_err(|e| {
+                anyhow::anyhow!("--at {t:?} is not an RFC 3339 time like 2026-11-30T12:00:00Z: {e}")
+            })?
             .with_timezone(&Utc),
     };
     let raw = read(&a.signature, "the signature")?;
@@ -253,7 +255,10 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         }
     );
     if a.content.is_none() {
-        println!("content: attached, {} bytes", v.content.as_ref().map_or(0, Vec::len));
+        println!(
+            "content: attached, {} bytes",
+            v.content.as_ref().map_or(0, Vec::len)
+        );
     }
     println!("signature: valid (the content matches and the signature verifies)");
     match trust {

@@ -335,8 +335,8 @@ impl Certificate {
     /// Every certificate in a file's bytes: PEM (any number of blocks) or one DER certificate.
     pub fn all_from_bytes(data: &[u8]) -> CryptoResult<Vec<Certificate>> {
         if looks_like_pem(data) {
-            let text = std::str::from_utf8(data)
-                .map_err(|_| malformed("PEM text is not valid UTF-8"))?;
+            let text =
+                std::str::from_utf8(data).map_err(|_| malformed("PEM text is not valid UTF-8"))?;
             pem_blocks(text, "CERTIFICATE")?
                 .iter()
                 .map(|d| Certificate::from_der(d))

@@ -20,8 +20,8 @@ use cms::signed_data::{
 };
 use der::asn1::{GeneralizedTime, ObjectIdentifier, OctetString, SetOfVec, UtcTime};
 use der::{Any, Decode, Encode, Reader, Sequence, SliceReader, Tag, Tagged};
-use x509_cert::spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attribute;
+use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use super::cert::{Certificate, oid as x509oid, verify_with_algorithm};
 use super::error::{CryptoError, CryptoResult};
@@ -100,9 +100,11 @@ pub fn decode_signature_input(input: &[u8]) -> CryptoResult<Vec<u8>> {
             .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone)
             .with_decode_allow_trailing_bits(true),
     );
-    let der = engine
-        .decode(t.as_bytes())
-        .map_err(|e| malformed(format!("the signature is neither DER nor valid base64: {e}")))?;
+    let der = engine.decode(t.as_bytes()).map_err(|e| {
+        malformed(format!(
+            "the signature is neither DER nor valid base64: {e}"
+        ))
+    })?;
     if der.first() != Some(&0x30) {
         return Err(malformed(
             "the decoded signature is not a DER SEQUENCE (a CMS ContentInfo)",
@@ -209,8 +211,8 @@ fn decode_attrs(elems: &[Any]) -> CryptoResult<Vec<CmsAttribute>> {
         let der = e
             .to_der()
             .map_err(|err| malformed(format!("bad attribute: {err}")))?;
-        let a = Attribute::from_der(&der)
-            .map_err(|err| malformed(format!("bad attribute: {err}")))?;
+        let a =
+            Attribute::from_der(&der).map_err(|err| malformed(format!("bad attribute: {err}")))?;
         let mut values = Vec::new();
         for v in a.values.iter() {
             values.push(
@@ -272,9 +274,11 @@ impl SignedData {
             let der = c
                 .to_der()
                 .map_err(|e| malformed(format!("bad embedded certificate: {e}")))?;
-            certificates.push(Certificate::from_der(&der).map_err(|e| {
-                malformed(format!("an embedded certificate does not parse: {e}"))
-            })?);
+            certificates.push(
+                Certificate::from_der(&der).map_err(|e| {
+                    malformed(format!("an embedded certificate does not parse: {e}"))
+                })?,
+            );
         }
         if sd.signer_infos.tag() != Tag::Set {
             return Err(malformed("signerInfos is not a SET"));
@@ -406,7 +410,11 @@ fn find_signer<'a>(
     })
 }
 
-fn one_value<'a>(attrs: &'a [CmsAttribute], oid_s: &str, name: &str) -> CryptoResult<Option<&'a [u8]>> {
+fn one_value<'a>(
+    attrs: &'a [CmsAttribute],
+    oid_s: &str,
+    name: &str,
+) -> CryptoResult<Option<&'a [u8]>> {
     let mut found = attrs.iter().filter(|a| a.oid == oid_s);
     let Some(a) = found.next() else {
         return Ok(None);
@@ -495,7 +503,8 @@ fn verify_signer(
                     .map_err(|e| malformed(format!("bad signingTime: {e}")))?;
                 let d = t.to_unix_duration();
                 signing_time = Some(super::encoding::from_unix(
-                    i64::try_from(d.as_secs()).map_err(|_| malformed("signingTime out of range"))?,
+                    i64::try_from(d.as_secs())
+                        .map_err(|_| malformed("signingTime out of range"))?,
                 )?);
             }
             has_signing_certificate = attrs.iter().any(|a| a.oid == oid::SIGNING_CERTIFICATE_V2);
@@ -515,12 +524,13 @@ fn verify_signer(
                     2 * ps.size()
                 )));
             }
-            key.verify_digest(&digest, &si.signature).map_err(|e| match e {
-                CryptoError::BadSignature(m) => {
-                    CryptoError::BadSignature(format!("{what}: does not verify ({m})"))
-                }
-                other => other,
-            })?;
+            key.verify_digest(&digest, &si.signature)
+                .map_err(|e| match e {
+                    CryptoError::BadSignature(m) => {
+                        CryptoError::BadSignature(format!("{what}: does not verify ({m})"))
+                    }
+                    other => other,
+                })?;
         }
     }
     signer.check_signing_usage()?;
@@ -591,7 +601,9 @@ fn attribute(oid_s: &str, value: Any) -> CryptoResult<Attribute> {
 }
 
 fn any_of(v: &impl Encode) -> CryptoResult<Any> {
-    let der = v.to_der().map_err(|e| malformed(format!("encoding: {e}")))?;
+    let der = v
+        .to_der()
+        .map_err(|e| malformed(format!("encoding: {e}")))?;
     Any::from_der(&der).map_err(|e| malformed(format!("encoding: {e}")))
 }
 
@@ -601,7 +613,9 @@ fn signing_time_value(t: DateTime<Utc>) -> CryptoResult<Any> {
     );
     // RFC 5652: UTCTime for 1950–2049, GeneralizedTime otherwise.
     if (1950..2050).contains(&t.year()) {
-        any_of(&UtcTime::from_unix_duration(d).map_err(|e| malformed(format!("signing time: {e}")))?)
+        any_of(
+            &UtcTime::from_unix_duration(d).map_err(|e| malformed(format!("signing time: {e}")))?,
+        )
     } else {
         any_of(
             &GeneralizedTime::from_unix_duration(d)

@@ -3,6 +3,7 @@
 //!
 //! TC26 256 A and 512 C are twisted Edwards curves; the standard publishes their Weierstrass form,
 //! which is what certificates and OpenSSL carry, and what is used here.
+#![allow(clippy::needless_range_loop, clippy::wrong_self_convention)] // limb arithmetic indexes arrays in lock-step
 use std::sync::OnceLock;
 
 use crypto_bigint::modular::MontyParams;

@@ -6,6 +6,7 @@
 //!   for points of odd order, so no secret-dependent branches).
 //! - Verification (public data) uses Jacobian coordinates with a = −3 doubling where it applies,
 //!   width-5 wNAF for the public key and the same comb table, variable time.
+#![allow(clippy::needless_range_loop, clippy::wrong_self_convention)] // limb arithmetic indexes arrays in lock-step
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use super::curve::Curve;
@@ -103,6 +104,9 @@ where
 
     #[inline(always)]
     fn entry(&self, window: usize, digit: usize) -> Option<&Affine<N>> {
+        if digit == 0 || digit > ENTRIES {
+            return None;
+        }
         self.pts.get(window * ENTRIES + digit - 1)
     }
 
@@ -155,13 +159,6 @@ where
             x: f.mul(&self.x, &zi2),
             y: f.mul(&self.y, &zi3),
         })
-    }
-    fn neg(&self, c: &Curve<N>) -> Self {
-        Jacobian {
-            x: self.x,
-            y: c.f.neg(&self.y),
-            z: self.z,
-        }
     }
 }
 
@@ -524,10 +521,8 @@ where
     let w = u1.as_words();
     for i in 0..CombTable::<N>::windows() {
         let d = ((w[i / 16] >> ((i % 16) * 4)) & 0xf) as usize;
-        if d != 0 {
-            if let Some(pt) = c.table.entry(i, d) {
-                acc = jmadd(c, &acc, pt);
-            }
+        if let Some(pt) = c.table.entry(i, d) {
+            acc = jmadd(c, &acc, pt);
         }
     }
     acc
@@ -542,10 +537,8 @@ where
     let w = u.as_words();
     for i in 0..CombTable::<N>::windows() {
         let d = ((w[i / 16] >> ((i % 16) * 4)) & 0xf) as usize;
-        if d != 0 {
-            if let Some(pt) = c.table.entry(i, d) {
-                acc = jmadd(c, &acc, pt);
-            }
+        if let Some(pt) = c.table.entry(i, d) {
+            acc = jmadd(c, &acc, pt);
         }
     }
     acc

@@ -9,6 +9,7 @@
 //!
 //! Every operation here is constant time (no branches or indices depend on the values; the choice of
 //! representation depends only on the public modulus). Elements are always fully reduced (< p).
+#![allow(clippy::needless_range_loop, clippy::wrong_self_convention)] // limb arithmetic indexes arrays in lock-step
 use crypto_bigint::modular::SafeGcdInverter;
 use crypto_bigint::{Inverter, Odd, PrecomputeInverter, Uint};
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
@@ -70,6 +71,7 @@ fn sbb(a: u64, b: u64, borrow: u64) -> (u64, u64) {
 /// Inversion through crypto-bigint's Bernstein–Yang (safegcd) inverter, for the two limb counts used.
 pub(crate) trait Invertible: Sized {
     /// `x^{-1} · adj mod m` in constant time; `None` (as a zero `Choice`) when x is not invertible.
+    #[cfg_attr(not(test), allow(dead_code))]
     fn inv_adj(m: &Odd<Self>, adj: &Self, x: &Self) -> (Self, Choice);
     /// The same in variable time (for public values only).
     fn inv_adj_vartime(m: &Odd<Self>, adj: &Self, x: &Self) -> Option<Self>;
@@ -334,7 +336,8 @@ impl<const N: usize> Field<N>
 where
     Uint<N>: Invertible,
 {
-    /// a^{-1} (0 maps to 0), constant time.
+    /// a^{-1} (0 maps to 0), constant time (slow in crypto-bigint 0.6: signing blinds instead).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn invert(&self, a: &Fe<N>) -> Fe<N> {
         let (r, _) = Uint::inv_adj(&self.modulus, &self.inv_adj, &Uint::from_words(a.0));
         Fe(*r.as_words())

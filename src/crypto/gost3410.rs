@@ -2,6 +2,7 @@
 //!
 //! Byte orders (see docs/CRYPTO.md): public keys are LE(X)‖LE(Y) as in certificates; signatures are
 //! s‖r, each big-endian; the digest bytes are read as a little-endian integer e (e = 1 when e ≡ 0 mod q).
+#![allow(clippy::needless_range_loop, clippy::wrong_self_convention)] // limb arithmetic indexes arrays in lock-step
 use crypto_bigint::modular::MontyForm;
 use crypto_bigint::{Uint, Zero};
 use zeroize::Zeroize;
@@ -262,7 +263,7 @@ where
     let zz = f.sqr(&point.z);
     let mut t = r;
     loop {
-        if &t >= &c.p_uint {
+        if t >= c.p_uint {
             break;
         }
         if f.mul(&f.from_uint(&t), &zz) == point.x {

@@ -56,7 +56,11 @@ pub fn sign_jwt(key: &PrivateKey, header_extra: &Value, claims: &Value) -> Crypt
         .map_err(|e| CryptoError::Malformed(format!("JWT header: {e}")))?;
     let c = serde_json::to_vec(claims)
         .map_err(|e| CryptoError::Malformed(format!("JWT claims: {e}")))?;
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(h), URL_SAFE_NO_PAD.encode(c));
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(h),
+        URL_SAFE_NO_PAD.encode(c)
+    );
     let digest = key.param_set().digest(input.as_bytes());
     let sig = key.sign_digest(&digest)?;
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))

@@ -10,6 +10,7 @@
 //! The engine writes the privateKey contents as the raw little-endian d (32 or 64 bytes); other
 //! writers wrap it as a DER OCTET STRING (little-endian) or a DER INTEGER (big-endian, as DER
 //! integers are). All three are read; the raw form is written.
+#![allow(clippy::needless_range_loop, clippy::wrong_self_convention)] // limb arithmetic indexes arrays in lock-step
 use base64::Engine;
 use zeroize::Zeroize;
 

@@ -46,8 +46,7 @@ pub fn param_set_by_name(name: &str) -> Option<ParamSet> {
 }
 
 /// The names `--param-set` accepts, for help and error texts.
-pub const PARAM_SET_NAMES: &str =
-    "tc26-256-a, tc26-256-b (cryptopro-a), tc26-256-c (cryptopro-b), tc26-256-d (cryptopro-c), tc26-512-a, tc26-512-b, tc26-512-c";
+pub const PARAM_SET_NAMES: &str = "tc26-256-a, tc26-256-b (cryptopro-a), tc26-256-c (cryptopro-b), tc26-256-d (cryptopro-c), tc26-512-a, tc26-512-b, tc26-512-c";
 
 fn spki(key: &PrivateKey) -> CryptoResult<SubjectPublicKeyInfoOwned> {
     let ps = key.param_set();
@@ -56,12 +55,12 @@ fn spki(key: &PrivateKey) -> CryptoResult<SubjectPublicKeyInfoOwned> {
         public_key_param_set: ObjectIdentifier,
     }
     let params = Params {
-        public_key_param_set: ObjectIdentifier::new(ps.oid()).map_err(|e| malformed(e))?,
+        public_key_param_set: ObjectIdentifier::new(ps.oid()).map_err(malformed)?,
     };
     let point = OctetString::new(key.public_key().to_le_bytes()).map_err(enc)?;
     Ok(SubjectPublicKeyInfoOwned {
         algorithm: AlgorithmIdentifierOwned {
-            oid: ObjectIdentifier::new(ps.public_key_oid()).map_err(|e| malformed(e))?,
+            oid: ObjectIdentifier::new(ps.public_key_oid()).map_err(malformed)?,
             parameters: Some(Any::encode_from(&params).map_err(enc)?),
         },
         subject_public_key: BitString::from_bytes(&point.to_der().map_err(enc)?).map_err(enc)?,
@@ -71,7 +70,7 @@ fn spki(key: &PrivateKey) -> CryptoResult<SubjectPublicKeyInfoOwned> {
 /// RFC 9215: the signature AlgorithmIdentifier has no parameters.
 fn sig_alg(ps: ParamSet) -> CryptoResult<AlgorithmIdentifierOwned> {
     Ok(AlgorithmIdentifierOwned {
-        oid: ObjectIdentifier::new(ps.signature_oid()).map_err(|e| malformed(e))?,
+        oid: ObjectIdentifier::new(ps.signature_oid()).map_err(malformed)?,
         parameters: None,
     })
 }
@@ -84,9 +83,11 @@ fn sign_der(key: &PrivateKey, tbs: &[u8]) -> CryptoResult<BitString> {
 
 /// Parses `CN=orgadm,O=Example,C=RU` (RFC 4514; dotted OIDs allowed, e.g. `1.2.643.100.1=…`).
 pub fn parse_subject(subject: &str) -> CryptoResult<Name> {
-    subject
-        .parse::<Name>()
-        .map_err(|e| malformed(format!("--subject {subject:?} is not a distinguished name like `CN=orgadm,O=Example`: {e}")))
+    subject.parse::<Name>().map_err(|e| {
+        malformed(format!(
+            "--subject {subject:?} is not a distinguished name like `CN=orgadm,O=Example`: {e}"
+        ))
+    })
 }
 
 fn ext<T: AsExtension>(v: &T, subject: &Name) -> CryptoResult<Extension> {
@@ -233,9 +234,8 @@ impl ServiceSigner {
                 key_path.display()
             ))
         })?;
-        let key = private_key_from_pem(&key_pem).map_err(|e| {
-            malformed(format!("the signing key {}: {e}", key_path.display()))
-        })?;
+        let key = private_key_from_pem(&key_pem)
+            .map_err(|e| malformed(format!("the signing key {}: {e}", key_path.display())))?;
         let cert_bytes = std::fs::read(cert_path).map_err(|e| {
             malformed(format!(
                 "cannot read the signing certificate {}: {e}",
@@ -300,7 +300,10 @@ pub fn init(
         }
     };
     write_secret_file(key_path, private_key_to_pem(&key).as_bytes()).map_err(|e| {
-        malformed(format!("cannot create the key file {}: {e}", key_path.display()))
+        malformed(format!(
+            "cannot create the key file {}: {e}",
+            key_path.display()
+        ))
     })?;
     Ok((key, outcome))
 }
@@ -311,4 +314,3 @@ pub fn load_private_key(path: &Path) -> CryptoResult<PrivateKey> {
         .map_err(|e| malformed(format!("cannot read the key {}: {e}", path.display())))?;
     private_key_from_pem(&pem).map_err(|e| malformed(format!("the key {}: {e}", path.display())))
 }
-

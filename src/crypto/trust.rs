@@ -170,9 +170,9 @@ impl TrustStore {
             let data = std::fs::read(&path).map_err(|e| {
                 CryptoError::Malformed(format!("cannot read {}: {e}", path.display()))
             })?;
-            store.add_bytes(&data).map_err(|e| {
-                CryptoError::Malformed(format!("{}: {e}", path.display()))
-            })?;
+            store
+                .add_bytes(&data)
+                .map_err(|e| CryptoError::Malformed(format!("{}: {e}", path.display())))?;
         }
         if store.anchors.is_empty() {
             return Err(CryptoError::Untrusted(format!(
@@ -279,7 +279,8 @@ impl TrustStore {
                 .filter(|c| c.subject_der() == current.issuer_der())
                 .filter(|c| *c != &current);
             for cand in candidates {
-                if let (Some(aki), Some(ski)) = (current.authority_key_id(), cand.subject_key_id()) {
+                if let (Some(aki), Some(ski)) = (current.authority_key_id(), cand.subject_key_id())
+                {
                     if aki != ski {
                         continue;
                     }

@@ -34,11 +34,23 @@ pub fn now() -> DateTime<Utc> {
 #[test]
 fn der_and_pem_agree() {
     let pem = cert("head");
-    let der = Certificate::from_der(&std::fs::read(pki_dir().join("head.cert.der")).unwrap()).unwrap();
+    let der =
+        Certificate::from_der(&std::fs::read(pki_dir().join("head.cert.der")).unwrap()).unwrap();
     assert_eq!(pem, der);
-    assert_eq!(pem.serial_hex(), "e5:e3:8c:65:d8:4d:fb:a5:52:91:31:92:e0:1b:a3:6c");
-    assert!(pem.subject().contains("SNILS=12345678964"), "{}", pem.subject());
-    assert!(pem.issuer().contains("CN=Тестовый аккредитованный УЦ"), "{}", pem.issuer());
+    assert_eq!(
+        pem.serial_hex(),
+        "e5:e3:8c:65:d8:4d:fb:a5:52:91:31:92:e0:1b:a3:6c"
+    );
+    assert!(
+        pem.subject().contains("SNILS=12345678964"),
+        "{}",
+        pem.subject()
+    );
+    assert!(
+        pem.issuer().contains("CN=Тестовый аккредитованный УЦ"),
+        "{}",
+        pem.issuer()
+    );
     assert!(pem.not_before() < pem.not_after());
 }
 
@@ -48,7 +60,11 @@ fn every_certificate_verifies_against_its_issuer() {
     let ca = cert("ca");
     root.verify_signed_by(&root).unwrap();
     ca.verify_signed_by(&root).unwrap();
-    for line in std::fs::read_to_string(pki_dir().join("manifest.tsv")).unwrap().lines().skip(1) {
+    for line in std::fs::read_to_string(pki_dir().join("manifest.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+    {
         let name = line.split('\t').next().unwrap();
         let c = cert(name);
         c.public_key().unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -58,13 +74,18 @@ fn every_certificate_verifies_against_its_issuer() {
             "rogue" => cert("rogue_root"),
             _ => ca.clone(),
         };
-        c.verify_signed_by(&issuer).unwrap_or_else(|e| panic!("{name}: {e}"));
+        c.verify_signed_by(&issuer)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
 
 #[test]
 fn qualified_attributes_follow_the_manifest() {
-    for line in std::fs::read_to_string(pki_dir().join("manifest.tsv")).unwrap().lines().skip(1) {
+    for line in std::fs::read_to_string(pki_dir().join("manifest.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+    {
         let f: Vec<&str> = line.split('\t').collect();
         let (name, snils, inn, ogrn, innle) = (f[0], f[3], f[4], f[5], f[6]);
         let q = cert(name).qualified_attributes();
@@ -98,12 +119,18 @@ fn attributes_and_kinds() {
     assert_eq!(qi.ogrn.as_deref(), Some("1037800000017"));
     let ip = cert("ip");
     assert_eq!(ip.kind(), CertificateKind::IndividualEntrepreneur);
-    assert_eq!(ip.qualified_attributes().ogrnip.as_deref(), Some("304770000000127"));
+    assert_eq!(
+        ip.qualified_attributes().ogrnip.as_deref(),
+        Some("304770000000127")
+    );
     assert!(ip.qualified_attributes().ogrn.is_none());
     let private = cert("private");
     assert_eq!(private.kind(), CertificateKind::PrivatePerson);
     assert!(private.qualified_attributes().ogrn.is_none());
-    assert_eq!(cert("vendor_head").qualified_attributes().ogrn.as_deref(), Some("1207700000012"));
+    assert_eq!(
+        cert("vendor_head").qualified_attributes().ogrn.as_deref(),
+        Some("1207700000012")
+    );
 }
 
 #[test]
@@ -138,23 +165,46 @@ fn chain_ok_and_outcomes() {
     let store = TrustStore::from_dir(dir.path()).unwrap();
     assert_eq!(store.anchors().len(), 1);
     assert_eq!(store.crls().len(), 1);
-    for name in ["head", "employee", "impersonal", "private", "ip", "vendor_head", "employee512", "nosign", "ps512_C", "ps256_TCA"] {
-        let path = store.verify_chain(&cert(name), &[], now()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    for name in [
+        "head",
+        "employee",
+        "impersonal",
+        "private",
+        "ip",
+        "vendor_head",
+        "employee512",
+        "nosign",
+        "ps512_C",
+        "ps256_TCA",
+    ] {
+        let path = store
+            .verify_chain(&cert(name), &[], now())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(path.len(), 3, "{name}");
         assert_eq!(path[2], cert("root"));
     }
-    let e = store.verify_chain(&cert("expired"), &[], now()).unwrap_err();
+    let e = store
+        .verify_chain(&cert("expired"), &[], now())
+        .unwrap_err();
     assert!(matches!(e, CryptoError::Expired(_)), "{e}");
     let e = store.verify_chain(&cert("rogue"), &[], now()).unwrap_err();
     assert!(matches!(e, CryptoError::Untrusted(_)), "{e}");
     // even when the rogue root comes along as an extra certificate
-    let e = store.verify_chain(&cert("rogue"), &[cert("rogue_root")], now()).unwrap_err();
+    let e = store
+        .verify_chain(&cert("rogue"), &[cert("rogue_root")], now())
+        .unwrap_err();
     assert!(matches!(e, CryptoError::Untrusted(_)), "{e}");
-    let e = store.verify_chain(&cert("revoked"), &[], now()).unwrap_err();
+    let e = store
+        .verify_chain(&cert("revoked"), &[], now())
+        .unwrap_err();
     assert!(matches!(e, CryptoError::Revoked(_)), "{e}");
     assert!(e.to_string().contains("revoked"), "{e}");
     let e = store
-        .verify_chain(&cert("head"), &[], Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap())
+        .verify_chain(
+            &cert("head"),
+            &[],
+            Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap(),
+        )
         .unwrap_err();
     assert!(matches!(e, CryptoError::NotYetValid(_)), "{e}");
     // key usage
@@ -170,9 +220,13 @@ fn intermediate_may_come_from_the_message() {
     let store = TrustStore::from_dir(d.path()).unwrap();
     let e = store.verify_chain(&cert("head"), &[], now()).unwrap_err();
     assert!(matches!(e, CryptoError::Untrusted(_)), "{e}");
-    store.verify_chain(&cert("head"), &[cert("ca")], now()).unwrap();
+    store
+        .verify_chain(&cert("head"), &[cert("ca")], now())
+        .unwrap();
     // No CRL in this directory: the revoked certificate passes (revocation needs the CRL).
-    store.verify_chain(&cert("revoked"), &[cert("ca")], now()).unwrap();
+    store
+        .verify_chain(&cert("revoked"), &[cert("ca")], now())
+        .unwrap();
 }
 
 #[test]
@@ -206,7 +260,10 @@ fn tampered_certificates() {
         match Certificate::from_der(&d) {
             Ok(c) => {
                 let e = c.verify_signed_by(&ca).unwrap_err();
-                assert!(matches!(e, CryptoError::BadSignature(_) | CryptoError::Malformed(_)), "{e}");
+                assert!(
+                    matches!(e, CryptoError::BadSignature(_) | CryptoError::Malformed(_)),
+                    "{e}"
+                );
             }
             Err(e) => assert!(matches!(e, CryptoError::Malformed(_)), "{e}"),
         }
@@ -227,7 +284,10 @@ fn old_zero_padded_inn_reads_as_innle() {
     use orgadm::crypto::gost3410::{ParamSet, PrivateKey};
     use orgadm::crypto::service_key::{parse_subject, self_signed_certificate};
     let key = PrivateKey::generate(ParamSet::Tc26_256A).unwrap();
-    let name = parse_subject("CN=ООО Ромашка,O=ООО Ромашка,1.2.643.100.1=1037800000017,1.2.643.3.131.1.1=007810010017").unwrap();
+    let name = parse_subject(
+        "CN=ООО Ромашка,O=ООО Ромашка,1.2.643.100.1=1037800000017,1.2.643.3.131.1.1=007810010017",
+    )
+    .unwrap();
     let c = self_signed_certificate(&key, &name, now(), 30).unwrap();
     let q = c.qualified_attributes();
     assert_eq!(q.innle.as_deref(), Some("7810010017"));
