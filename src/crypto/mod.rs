@@ -10,10 +10,10 @@ pub mod encoding;
 pub mod error;
 mod field;
 pub mod gost3410;
-pub mod keys;
-pub mod streebog;
 pub mod jwt;
+pub mod keys;
 pub mod service_key;
+pub mod streebog;
 pub mod trust;
 
 pub use error::{CryptoError, CryptoResult};

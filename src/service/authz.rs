@@ -253,6 +253,9 @@ pub fn list_powers_of_attorney(
             "only the organisation's head may list its powers of attorney",
         )),
         _ => deny(caller, "list powers of attorney"),
+    }
+}
+
 // ---- employees, invitations, access groups ----
 
 /// What the rules below need about an organisation and the acting person, read inside the use

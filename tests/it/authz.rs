@@ -92,6 +92,7 @@ async fn authorization_matrix(s: &TestServer) {
             [true, false, false, false, false, false, false],
         ),
         ("ListPowers", [true, true, true, true, true, true, true]),
+        (
             "CreateInvitation",
             [true, true, false, false, false, false, false],
         ),
@@ -244,13 +245,6 @@ async fn authorization_matrix(s: &TestServer) {
                     })
                     .await
                     .map(|_| ()),
-                "CreatePower" => api
-                    .powers
-                    .create_power(pb::CreatePowerRequest {
-                        code: format!("09.000.{n:03}"),
-                        name: "Полномочие".into(),
-                        description: "Описание".into(),
-                        context: pb::PowerContext::None as i32,
                 "CreateInvitation" => api
                     .invitations
                     .create_invitation(crate::invitations::invite(
@@ -267,11 +261,6 @@ async fn authorization_matrix(s: &TestServer) {
                         organization_oid: org.oid,
                         ..Default::default()
                     })
-                    .await
-                    .map(|_| ()),
-                "ListPowers" => api
-                    .powers
-                    .list_powers(pb::ListPowersRequest::default())
                     .await
                     .map(|_| ()),
                 "ListEmployees" => api
@@ -323,6 +312,22 @@ async fn authorization_matrix(s: &TestServer) {
                     }
                     other => other.map(|_| ()),
                 },
+                "CreatePower" => api
+                    .powers
+                    .create_power(pb::CreatePowerRequest {
+                        code: format!("09.000.{n:03}"),
+                        name: "Полномочие".into(),
+                        description: "Описание".into(),
+                        context: pb::PowerContext::None as i32,
+                        ..Default::default()
+                    })
+                    .await
+                    .map(|_| ()),
+                "ListPowers" => api
+                    .powers
+                    .list_powers(pb::ListPowersRequest::default())
+                    .await
+                    .map(|_| ()),
                 other => panic!("unknown rpc {other}"),
             };
             let allowed = match &result {
