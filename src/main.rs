@@ -61,6 +61,10 @@ enum Command {
         /// The certificate of the signing key (PEM or DER).
         #[arg(long, env = "ORGADM_SIGNING_CERT", requires = "signing_key")]
         signing_cert: Option<std::path::PathBuf>,
+        /// Directory of trust anchors (root and intermediate CA certificates, PEM or DER) and
+        /// their CRLs (`*.crl`) for the qualified signatures of powers of attorney.
+        #[arg(long, env = "ORGADM_TRUST_DIR")]
+        trust_dir: Option<std::path::PathBuf>,
         #[command(flatten)]
         mail: MailArgs,
     },
@@ -239,6 +243,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             public_base_url,
             signing_key,
             signing_cert,
+            trust_dir,
             mail,
         } => {
             if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://"))
@@ -257,6 +262,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_public_base_url(&public_base_url);
             if let Some(s) = signer {
                 core = core.with_signer(s);
+            }
+            if let Some(dir) = trust_dir {
+                let trust = orgadm::crypto::trust::TrustStore::from_dir(&dir).map_err(|e| {
+                    anyhow::anyhow!("cannot use the trust directory {}: {e}", dir.display())
+                })?;
+                tracing::info!(dir = %dir.display(), anchors = trust.anchors().len(), "trust anchors loaded");
+                core = core.with_trust(trust);
+            } else {
+                tracing::warn!("no --trust-dir: signatures of powers of attorney will be refused");
             }
             let (mail, outbox, validity_days) = mail.config()?;
             core.invitations.validity = chrono::Duration::days(validity_days);

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod persons;
 pub mod poa;
 pub mod poa_drafts;
+pub mod poa_sign;
 pub mod powers;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
@@ -34,6 +35,9 @@ pub struct Core {
     /// The service's GOST signing key and certificate (`serve --signing-key --signing-cert`), used
     /// to sign exports and tokens; `None` when not configured.
     pub signer: Option<std::sync::Arc<crate::crypto::service_key::ServiceSigner>>,
+    /// Trust anchors and CRLs for qualified signatures (`serve --trust-dir`); `None` when not
+    /// configured, and then no signature is accepted.
+    pub trust: Option<std::sync::Arc<crate::crypto::trust::TrustStore>>,
     pub invitations: InvitationSettings,
     /// Woken after a transaction queued mail, so the delivery worker need not wait for its poll.
     pub outbox_wakeup: std::sync::Arc<tokio::sync::Notify>,
@@ -64,6 +68,7 @@ impl Core {
             clock,
             public_base_url: DEFAULT_PUBLIC_BASE_URL.into(),
             signer: None,
+            trust: None,
             invitations: InvitationSettings::default(),
             outbox_wakeup: std::sync::Arc::new(tokio::sync::Notify::new()),
         }
@@ -72,6 +77,12 @@ impl Core {
     /// Sets the public base URL (no trailing slash needed).
     pub fn with_public_base_url(mut self, url: &str) -> Self {
         self.public_base_url = url.trim_end_matches('/').into();
+        self
+    }
+
+    /// The same core with trust anchors for qualified signatures.
+    pub fn with_trust(mut self, trust: crate::crypto::trust::TrustStore) -> Self {
+        self.trust = Some(std::sync::Arc::new(trust));
         self
     }
 

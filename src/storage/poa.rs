@@ -283,3 +283,41 @@ pub fn revoked_at(
         .first(conn)
         .optional()?)
 }
+
+/// Records the head's signature and marks the draft signed, if it is still the given version
+/// and a draft. None when it is not.
+pub fn sign(
+    conn: &mut DbConnection,
+    current: &PowerOfAttorney,
+    signature: &[u8],
+    signer_certificate: &[u8],
+    signing_time: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<Option<PowerOfAttorney>, StorageError> {
+    use super::schema::poa_signatures;
+    let n = diesel::update(
+        poa::table
+            .filter(poa::number.eq(&current.number))
+            .filter(poa::version.eq(current.version))
+            .filter(poa::state.eq(StoredState::Draft.as_str())),
+    )
+    .set((
+        poa::state.eq(StoredState::Signed.as_str()),
+        poa::updated_at.eq(now),
+        poa::version.eq(current.version + 1),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    diesel::insert_into(poa_signatures::table)
+        .values((
+            poa_signatures::number.eq(&current.number),
+            poa_signatures::signature.eq(signature),
+            poa_signatures::signer_certificate.eq(signer_certificate),
+            poa_signatures::signing_time.eq(signing_time),
+            poa_signatures::signed_at.eq(now),
+        ))
+        .execute(conn)?;
+    get(conn, &current.number)
+}

@@ -13,6 +13,7 @@ both_backends!(
     head_drafts_reviews_edits_and_discards,
     bad_drafts_are_refused_and_change_nothing,
     only_the_head_drafts_and_parties_read,
+    head_signs_and_the_state_follows_the_clock,
 );
 
 struct World {
@@ -523,4 +524,287 @@ async fn only_the_head_drafts_and_parties_read(s: &TestServer) {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
+}
+
+// ---- signing with the test PKI (tests/fixtures/pki, made by OpenSSL's GOST engine) ----
+
+fn pki(
+    name: &str,
+) -> (
+    orgadm::crypto::gost3410::PrivateKey,
+    orgadm::crypto::cert::Certificate,
+) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pki");
+    let key = orgadm::crypto::keys::private_key_from_pem(
+        &std::fs::read_to_string(format!("{dir}/{name}.key.pem")).unwrap(),
+    )
+    .unwrap();
+    let cert = orgadm::crypto::cert::Certificate::from_pem(
+        &std::fs::read_to_string(format!("{dir}/{name}.cert.pem")).unwrap(),
+    )
+    .unwrap();
+    (key, cert)
+}
+
+fn sign_as(name: &str, content: &[u8]) -> Vec<u8> {
+    let (key, cert) = pki(name);
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    orgadm::crypto::cms::sign_detached(&key, &cert, content, at).unwrap()
+}
+
+async fn head_signs_and_the_state_follows_the_clock(s: &TestServer) {
+    // The head as the test PKI's head certificate names them (Петров Пётр Петрович).
+    let mut op = s.as_operator().await;
+    let mut req = person_req("Петров", "123-456-789 64", pb::AccountLevel::Confirmed);
+    req.inn = "771234567859".into();
+    let head = op
+        .persons
+        .register_person(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .oid;
+    let rep = confirmed_person(&mut op, "Петрова", 21).await;
+    let org = op
+        .orgs
+        .register_organization(org_req(head))
+        .await
+        .unwrap()
+        .into_inner();
+    let portal = s.client("portal", Role::Portal, None).await;
+    let mut api = s.as_portal(&portal, head).await;
+    // The certificates are valid from 2026-11-23: sign on 2026-11-25.
+    s.clock
+        .advance(chrono::Duration::days(314) + chrono::Duration::hours(2));
+    let mut c = contents(rep);
+    c.start_date = "2026-12-01".into();
+    c.end_date = "2027-05-31".into();
+    let d = api
+        .poa
+        .create_draft(pb::CreateDraftRequest {
+            request_id: String::new(),
+            organization_oid: org.oid,
+            contents: Some(c),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let doc = api
+        .poa
+        .get_document(pb::GetDocumentRequest {
+            number: d.number.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .content;
+    let events = count_rows(&s.db, "audit_events");
+    let submit = |sig: Vec<u8>| pb::SubmitSignatureRequest {
+        number: d.number.clone(),
+        etag: d.etag.clone(),
+        signature: sig,
+    };
+    // Every wrong signature is refused with the check that failed, and stores nothing.
+    let mut changed = doc.clone();
+    let at = changed.len() - 20;
+    changed[at] ^= 0x01;
+    for (sig, want) in [
+        (sign_as("employee", &doc), "SIGNER_MISMATCH"),
+        (sign_as("vendor_head", &doc), "SIGNER_MISMATCH"),
+        (sign_as("impersonal", &doc), "SIGNER_MISMATCH"),
+        (sign_as("rogue", &doc), "CERTIFICATE_UNTRUSTED"),
+        (sign_as("expired", &doc), "CERTIFICATE_NOT_VALID"),
+        (sign_as("revoked", &doc), "CERTIFICATE_REVOKED"),
+        (sign_as("head", &changed), "SIGNATURE_INVALID"),
+    ] {
+        let err = api.poa.submit_signature(submit(sig)).await.unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition, "{want}: {err:?}");
+        assert_eq!(reason(&err), want, "{}", err.message());
+    }
+    let err = api
+        .poa
+        .submit_signature(submit(b"not a signature".to_vec()))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&err), ["signature"]);
+    // The representative may not sign for the organisation.
+    let err = s
+        .as_portal(&portal, rep)
+        .await
+        .poa
+        .submit_signature(submit(sign_as("head", &doc)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(count_rows(&s.db, "poa_signatures"), 0);
+    assert_eq!(count_rows(&s.db, "audit_events"), events);
+
+    // The head's signature over the exact bytes: signed, «Новая» until the start date.
+    let sig = sign_as("head", &doc);
+    let signed = api
+        .poa
+        .submit_signature(submit(sig.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(signed.state, pb::PowerOfAttorneyState::New as i32);
+    assert_eq!(count_rows(&s.db, "poa_signatures"), 1);
+    // Stored unchanged.
+    let again = api
+        .poa
+        .get_document(pb::GetDocumentRequest {
+            number: d.number.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .content;
+    assert_eq!(again, doc);
+    let err = api
+        .poa
+        .submit_signature(pb::SubmitSignatureRequest {
+            number: d.number.clone(),
+            etag: signed.etag.clone(),
+            signature: sig,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "NOT_A_DRAFT");
+    let status_url = format!(
+        "http://{}/poa/check-status?guid={}&format=json",
+        s.addr, d.number
+    );
+    let (status, _, body) = http_get(&status_url, &[]).await;
+    assert_eq!(status, 200);
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["status"], "CREATED");
+    assert_eq!(json["principal"]["ogrn"], "1037800000017");
+    assert!(!String::from_utf8_lossy(&body).contains("Петрова"));
+    // «Действующая» from the start date, «Истекла» after the end date.
+    s.clock.advance(chrono::Duration::days(7));
+    let (_, _, body) = http_get(&status_url, &[]).await;
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["status"], "ACTIVE");
+    let (_, head_text, html) = http_get(
+        &format!("http://{}/poa/check-status?guid={}", s.addr, d.number),
+        &[],
+    )
+    .await;
+    assert!(head_text.contains("text/html"), "{head_text}");
+    assert!(String::from_utf8_lossy(&html).contains("Действующая"));
+    let active = api
+        .poa
+        .list_powers_of_attorney(pb::ListPowersOfAttorneyRequest {
+            organization_oid: org.oid,
+            state: pb::PowerOfAttorneyState::Active as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(active.powers_of_attorney.len(), 1);
+    s.clock.advance(chrono::Duration::days(200));
+    let (_, _, body) = http_get(&status_url, &[]).await;
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["status"], "EXPIRED");
+    // The signing is in the chain, with the signer.
+    let events = op
+        .audit
+        .list_events(pb::ListEventsRequest {
+            organization_oid: org.oid,
+            action: "poa.sign".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    assert_eq!(events.len(), 1);
+    assert!(
+        events[0].details_json.contains("Петров"),
+        "{}",
+        events[0].details_json
+    );
+
+    // What OpenSSL's GOST engine signs over the document is accepted too (live, when installed).
+    let mut c = contents(rep);
+    c.start_date = "2027-07-01".into();
+    c.end_date = "2027-12-31".into();
+    let d2 = api
+        .poa
+        .create_draft(pb::CreateDraftRequest {
+            request_id: String::new(),
+            organization_oid: org.oid,
+            contents: Some(c),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let doc2 = api
+        .poa
+        .get_document(pb::GetDocumentRequest {
+            number: d2.number.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .content;
+    let Some(sig) = openssl_sign("head", &doc2) else {
+        return;
+    };
+    let signed = api
+        .poa
+        .submit_signature(pb::SubmitSignatureRequest {
+            number: d2.number.clone(),
+            etag: d2.etag.clone(),
+            signature: sig,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(signed.state, pb::PowerOfAttorneyState::New as i32);
+}
+
+/// A detached CMS signature made by OpenSSL's GOST engine, or None (with a message) without it.
+fn openssl_sign(name: &str, content: &[u8]) -> Option<Vec<u8>> {
+    let engine = std::process::Command::new("openssl")
+        .args(["engine", "gost"])
+        .env("OPENSSL_CONF", "/dev/null")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !engine {
+        println!("OpenSSL GOST engine not available: skipping the live signature");
+        return None;
+    }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pki");
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("doc.xml");
+    std::fs::write(&f, content).unwrap();
+    let out = std::process::Command::new("openssl")
+        .env("OPENSSL_CONF", "/dev/null")
+        .args([
+            "cms",
+            "-sign",
+            "-engine",
+            "gost",
+            "-binary",
+            "-md",
+            "md_gost12_256",
+        ])
+        .args(["-outform", "DER", "-in"])
+        .arg(&f)
+        .arg("-signer")
+        .arg(format!("{dir}/{name}.cert.pem"))
+        .arg("-inkey")
+        .arg(format!("{dir}/{name}.key.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(out.stdout)
 }

@@ -109,7 +109,15 @@ impl TestServer {
                 .unwrap(),
         );
         let shared: SharedClock = Arc::new(clock.clone());
-        let core = orgadm::app::open(db.config(), Some(shared)).await.unwrap();
+        let trust = orgadm::crypto::trust::TrustStore::from_dir(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/trust"
+        ))
+        .unwrap();
+        let core = orgadm::app::open(db.config(), Some(shared))
+            .await
+            .unwrap()
+            .with_trust(trust);
         let (_, operator) = core
             .create_client("operator".into(), Role::Operator, None)
             .await

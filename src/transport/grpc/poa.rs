@@ -213,6 +213,25 @@ impl PowerOfAttorneyService for PoaApi {
         }))
     }
 
+    async fn submit_signature(
+        &self,
+        req: Request<pb::SubmitSignatureRequest>,
+    ) -> Result<Response<pb::PowerOfAttorney>, Status> {
+        let caller = caller(&req)?;
+        let pb::SubmitSignatureRequest {
+            number,
+            etag,
+            signature,
+        } = req.into_inner();
+        let number = number_in(&number)?;
+        Ok(Response::new(
+            self.core
+                .submit_signature(&caller, number, etag, signature)
+                .await?
+                .into(),
+        ))
+    }
+
     async fn get_power_of_attorney(
         &self,
         req: Request<pb::GetPowerOfAttorneyRequest>,
