@@ -256,6 +256,34 @@ pub fn list_powers_of_attorney(
     }
 }
 
+/// Asking whether a person holds a power: the operator, the organisation's auditors, and a
+/// portal acting for that person or for the organisation's head.
+pub fn check_authorisation(
+    caller: &Caller,
+    org: &Organization,
+    person: i64,
+) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Operator => allow("operator"),
+        Role::Auditor if caller.organization_oid.is_none() => allow("platform auditor"),
+        Role::Auditor if bound_to(caller, org.oid) => allow("organisation auditor"),
+        Role::Portal => {
+            let me = acting_person(caller)?;
+            if me == person {
+                allow("self")
+            } else if me == org.head_oid {
+                allow("head")
+            } else {
+                Err(ServiceError::denied(
+                    "NOT_PARTY",
+                    "only the person, the head and auditors may ask this",
+                ))
+            }
+        }
+        _ => deny(caller, "check powers of attorney"),
+    }
+}
+
 // ---- employees, invitations, access groups ----
 
 /// What the rules below need about an organisation and the acting person, read inside the use

@@ -218,4 +218,38 @@ impl Core {
             })
             .await
     }
+
+    /// Whether an active power of attorney of `org` grants `person` the power on `day`.
+    pub async fn is_authorised(
+        &self,
+        caller: &Caller,
+        q: IsAuthorised,
+    ) -> Result<Option<(String, NaiveDate)>, ServiceError> {
+        let day = q.on.unwrap_or_else(|| self.clock.now().date());
+        let caller = caller.clone();
+        self.db
+            .read(move |c| {
+                let org = org_of(c, q.organization_oid)?;
+                authz::check_authorisation(&caller, &org, q.person_oid)?;
+                Ok(storage::poa::granting(
+                    c,
+                    org.oid,
+                    q.person_oid,
+                    &q.power_code,
+                    q.information_system.as_deref().unwrap_or(""),
+                    day,
+                )?)
+            })
+            .await
+    }
+}
+
+/// An `IsAuthorised` question.
+#[derive(Debug, Clone)]
+pub struct IsAuthorised {
+    pub person_oid: i64,
+    pub organization_oid: i64,
+    pub power_code: String,
+    pub information_system: Option<String>,
+    pub on: Option<NaiveDate>,
 }

@@ -321,3 +321,33 @@ pub fn sign(
         .execute(conn)?;
     get(conn, &current.number)
 }
+
+/// The signed power of attorney of `org` that grants `person` the power (for the information
+/// system, "" for none) on `day`, valid longest; revoked ones are not signed any more.
+pub fn granting(
+    conn: &mut DbConnection,
+    org: i64,
+    person: i64,
+    power_code: &str,
+    information_system: &str,
+    day: NaiveDate,
+) -> Result<Option<(String, NaiveDate)>, StorageError> {
+    Ok(poa::table
+        .filter(poa::organization_oid.eq(org))
+        .filter(poa::representative_person_oid.eq(person))
+        .filter(poa::state.eq(StoredState::Signed.as_str()))
+        .filter(poa::start_date.le(day))
+        .filter(poa::end_date.ge(day))
+        .filter(
+            poa::number.eq_any(
+                poa_powers::table
+                    .filter(poa_powers::power_code.eq(power_code))
+                    .filter(poa_powers::information_system.eq(information_system))
+                    .select(poa_powers::number),
+            ),
+        )
+        .order((poa::end_date.desc(), poa::number.asc()))
+        .select((poa::number, poa::end_date))
+        .first(conn)
+        .optional()?)
+}

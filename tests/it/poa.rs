@@ -705,10 +705,64 @@ async fn head_signs_and_the_state_follows_the_clock(s: &TestServer) {
         .unwrap()
         .into_inner();
     assert_eq!(active.powers_of_attorney.len(), 1);
+    // IsAuthorised: the representative holds the API-KEY power for that system, today and on
+    // days within the dates, not for another system, not before the start.
+    let ask = |system: &str, on: &str| pb::IsAuthorisedRequest {
+        person_oid: rep,
+        organization_oid: org.oid,
+        power_code: "ORGADM_API_KEY_ISSUE".into(),
+        information_system: system.into(),
+        on: on.into(),
+    };
+    let yes = api
+        .poa
+        .is_authorised(ask("ROMASHKA_CRM", ""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(yes.authorised);
+    assert_eq!(yes.number, d.number);
+    assert_eq!(yes.end_date, "2027-05-31");
+    for (system, on) in [
+        ("OTHER_SYSTEM", ""),
+        ("", ""),
+        ("ROMASHKA_CRM", "2026-11-30"),
+    ] {
+        let no = api
+            .poa
+            .is_authorised(ask(system, on))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!no.authorised, "{system} {on}");
+    }
+    let mut own = s.as_portal(&portal, rep).await;
+    assert!(
+        own.poa
+            .is_authorised(ask("ROMASHKA_CRM", "2027-05-31"))
+            .await
+            .unwrap()
+            .into_inner()
+            .authorised
+    );
+    let err = api
+        .poa
+        .is_authorised(ask("bad id", "someday"))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&err), ["information_system", "on"]);
     s.clock.advance(chrono::Duration::days(200));
     let (_, _, body) = http_get(&status_url, &[]).await;
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(json["status"], "EXPIRED");
+    assert!(
+        !api.poa
+            .is_authorised(ask("ROMASHKA_CRM", ""))
+            .await
+            .unwrap()
+            .into_inner()
+            .authorised
+    );
     // The signing is in the chain, with the signer.
     let events = op
         .audit

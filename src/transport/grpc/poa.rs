@@ -7,7 +7,7 @@ use super::auth::caller;
 use super::convert::timestamp;
 use super::pb::{self, power_of_attorney_service_server::PowerOfAttorneyService};
 use crate::domain::poa::{DraftFields, DraftInput, IdentityDocumentInput, PoaState, Redelegation};
-use crate::service::poa::{ListPoas, PoaView};
+use crate::service::poa::{IsAuthorised, ListPoas, PoaView};
 use crate::service::poa_drafts::{CreateDraft, UpdateDraft};
 use crate::service::{Core, ServiceError, etag, idempotency};
 
@@ -230,6 +230,61 @@ impl PowerOfAttorneyService for PoaApi {
                 .await?
                 .into(),
         ))
+    }
+
+    async fn is_authorised(
+        &self,
+        req: Request<pb::IsAuthorisedRequest>,
+    ) -> Result<Response<pb::IsAuthorisedResponse>, Status> {
+        let caller = caller(&req)?;
+        let pb::IsAuthorisedRequest {
+            person_oid,
+            organization_oid,
+            power_code,
+            information_system,
+            on,
+        } = req.into_inner();
+        let mut v = crate::domain::Violations::new();
+        if person_oid <= 0 {
+            v.add("person_oid", "is required");
+        }
+        if organization_oid <= 0 {
+            v.add("organization_oid", "is required");
+        }
+        let code = crate::domain::power::code(&mut v, "power_code", &power_code);
+        let system = if information_system.trim().is_empty() {
+            None
+        } else {
+            crate::domain::poa::client_id(&mut v, "information_system", &information_system)
+        };
+        let on = if on.trim().is_empty() {
+            None
+        } else {
+            match NaiveDate::parse_from_str(on.trim(), "%Y-%m-%d") {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    v.add("on", "must be a date YYYY-MM-DD");
+                    None
+                }
+            }
+        };
+        v.into_result().map_err(ServiceError::from)?;
+        let q = IsAuthorised {
+            person_oid,
+            organization_oid,
+            power_code: code.unwrap_or_default(),
+            information_system: system,
+            on,
+        };
+        let r = self.core.is_authorised(&caller, q).await?;
+        Ok(Response::new(match r {
+            Some((number, end)) => pb::IsAuthorisedResponse {
+                authorised: true,
+                number,
+                end_date: end.to_string(),
+            },
+            None => pb::IsAuthorisedResponse::default(),
+        }))
     }
 
     async fn get_power_of_attorney(
