@@ -239,59 +239,6 @@ fn oids() {
     assert_eq!(ParamSet::Tc26_256A.digest_oid(), "1.2.643.7.1.1.2.2");
 }
 
-/// Best-of timings comparable with benches/openssl-gost/gost_speed.c (run with --release --ignored).
-#[test]
-#[ignore]
-fn gost_timing() {
-    use std::time::Instant;
-    for ps in [
-        ParamSet::Tc26_256A,
-        ParamSet::Tc26_256B,
-        ParamSet::Tc26_256C,
-        ParamSet::Tc26_256D,
-        ParamSet::Tc26_512A,
-        ParamSet::Tc26_512B,
-        ParamSet::Tc26_512C,
-    ] {
-        let Ok(key) = PrivateKey::generate(ps) else {
-            unreachable!()
-        };
-        let public = key.public_key();
-        let digest: Vec<u8> = (0..ps.size()).map(|i| (i * 37 + 5) as u8).collect();
-        let Ok(sig) = key.sign_digest(&digest) else {
-            unreachable!()
-        };
-        let (mut best_s, mut best_v) = (f64::MAX, f64::MAX);
-        let start = Instant::now();
-        while start.elapsed().as_secs_f64() < 2.0 {
-            let t = Instant::now();
-            for _ in 0..10 {
-                let _ = std::hint::black_box(key.sign_digest(std::hint::black_box(&digest)));
-            }
-            best_s = best_s.min(t.elapsed().as_secs_f64() / 10.0);
-        }
-        let start = Instant::now();
-        while start.elapsed().as_secs_f64() < 2.0 {
-            let t = Instant::now();
-            for _ in 0..4 {
-                assert!(
-                    public
-                        .verify_digest(std::hint::black_box(&digest), &sig)
-                        .is_ok()
-                );
-            }
-            best_v = best_v.min(t.elapsed().as_secs_f64() / 4.0);
-        }
-        println!(
-            "{ps:?}: sign {:7.1} us = {:6.0} /s   verify {:7.1} us = {:6.0} /s",
-            best_s * 1e6,
-            1.0 / best_s,
-            best_v * 1e6,
-            1.0 / best_v
-        );
-    }
-}
-
 mod openssl_interop {
     use super::super::super::keys::private_key_from_pem;
     use super::*;

@@ -54,33 +54,4 @@ mod tests {
             "9dd2fe4e90409e5da87f53976d7405b0c0cac628fc669a741d50063c557e8f50"
         );
     }
-
-    /// Best-of Streebog throughput over 8 KiB (run with --release --ignored).
-    #[test]
-    #[ignore]
-    fn streebog_timing() {
-        let buf = vec![0xa5u8; 8192];
-        for (name, f) in [("streebog256", streebog256 as fn(&[u8]) -> [u8; 32])] {
-            let mut best = f64::MAX;
-            let start = std::time::Instant::now();
-            while start.elapsed().as_secs_f64() < 2.0 {
-                let t = std::time::Instant::now();
-                for _ in 0..4 {
-                    std::hint::black_box(f(std::hint::black_box(&buf)));
-                }
-                best = best.min(t.elapsed().as_secs_f64() / 4.0);
-            }
-            println!("{name}: {:.1} MB/s", buf.len() as f64 / best / 1e6);
-        }
-        let mut best = f64::MAX;
-        let start = std::time::Instant::now();
-        while start.elapsed().as_secs_f64() < 2.0 {
-            let t = std::time::Instant::now();
-            for _ in 0..4 {
-                std::hint::black_box(streebog512(std::hint::black_box(&buf)));
-            }
-            best = best.min(t.elapsed().as_secs_f64() / 4.0);
-        }
-        println!("streebog512: {:.1} MB/s", buf.len() as f64 / best / 1e6);
-    }
 }
