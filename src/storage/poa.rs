@@ -51,6 +51,13 @@ impl PoaRow {
     }
 }
 
+fn grant(code: String, system: String) -> PowerGrant {
+    PowerGrant {
+        code,
+        information_system: (!system.is_empty()).then_some(system),
+    }
+}
+
 fn load_powers(conn: &mut DbConnection, number: &str) -> Result<Vec<PowerGrant>, StorageError> {
     Ok(poa_powers::table
         .filter(poa_powers::number.eq(number))
@@ -58,11 +65,32 @@ fn load_powers(conn: &mut DbConnection, number: &str) -> Result<Vec<PowerGrant>,
         .select((poa_powers::power_code, poa_powers::information_system))
         .load::<(String, String)>(conn)?
         .into_iter()
-        .map(|(code, system)| PowerGrant {
-            code,
-            information_system: (!system.is_empty()).then_some(system),
-        })
+        .map(|(code, system)| grant(code, system))
         .collect())
+}
+
+/// The powers of several powers of attorney in one query, by number.
+fn load_powers_of(
+    conn: &mut DbConnection,
+    numbers: &[String],
+) -> Result<std::collections::HashMap<String, Vec<PowerGrant>>, StorageError> {
+    let mut by_number: std::collections::HashMap<String, Vec<PowerGrant>> = Default::default();
+    let rows = poa_powers::table
+        .filter(poa_powers::number.eq_any(numbers))
+        .order((poa_powers::number.asc(), poa_powers::position.asc()))
+        .select((
+            poa_powers::number,
+            poa_powers::power_code,
+            poa_powers::information_system,
+        ))
+        .load::<(String, String, String)>(conn)?;
+    for (number, code, system) in rows {
+        by_number
+            .entry(number)
+            .or_default()
+            .push(grant(code, system));
+    }
+    Ok(by_number)
 }
 
 fn replace_powers(
@@ -263,10 +291,12 @@ pub fn list(
         .order((poa::created_at.desc(), poa::number.desc()))
         .limit(limit)
         .load(conn)?;
+    let numbers: Vec<String> = rows.iter().map(|r| r.number.clone()).collect();
+    let mut powers = load_powers_of(conn, &numbers)?;
     rows.into_iter()
         .map(|r| {
-            let powers = load_powers(conn, &r.number)?;
-            r.into_domain(powers)
+            let p = powers.remove(&r.number).unwrap_or_default();
+            r.into_domain(p)
         })
         .collect()
 }
