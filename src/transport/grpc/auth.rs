@@ -15,7 +15,8 @@ use tower::Service;
 use tracing::Instrument;
 
 use crate::domain::caller::Caller;
-use crate::service::{Core, ServiceError};
+use crate::service::Core;
+use crate::transport::credentials;
 
 /// Wraps a generated tonic server with authentication.
 #[derive(Clone)]
@@ -32,10 +33,6 @@ impl<S> Authenticated<S> {
 
 impl<S: NamedService> NamedService for Authenticated<S> {
     const NAME: &'static str = S::NAME;
-}
-
-fn header<'a>(req: &'a http::Request<Body>, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 impl<S> Service<http::Request<Body>> for Authenticated<S>
@@ -59,29 +56,14 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let core = self.core.clone();
-        let request_id = header(&req, "x-request-id")
-            .filter(|r| !r.is_empty() && r.len() <= 128 && r.is_ascii())
-            .map(str::to_owned)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let request_id = credentials::request_id(req.headers());
         let span = tracing::info_span!("grpc", method = %req.uri().path(), request_id = %request_id, caller = tracing::field::Empty);
         Box::pin(
             async move {
-                let bearer = header(&req, "authorization").and_then(|v| {
-                    v.strip_prefix("Bearer ")
-                        .or_else(|| v.strip_prefix("bearer "))
-                });
-                let person = match header(&req, "x-orgadm-person").map(str::trim) {
-                    None | Some("") => None,
-                    Some(p) => match p.parse::<i64>() {
-                        Ok(oid) if oid > 0 => Some(oid),
-                        _ => {
-                            return Ok(Status::from(ServiceError::invalid(
-                                "x-orgadm-person",
-                                "must be the OID of the person the portal acts for",
-                            ))
-                            .into_http());
-                        }
-                    },
+                let bearer = credentials::bearer(req.headers());
+                let person = match credentials::acting_person(req.headers()) {
+                    Ok(p) => p,
+                    Err(e) => return Ok(Status::from(e).into_http()),
                 };
                 match core.authenticate(bearer, person, request_id).await {
                     Ok(caller) => {

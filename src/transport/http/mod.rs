@@ -82,23 +82,9 @@ pub async fn authenticate(
     core: &Core,
     headers: &axum::http::HeaderMap,
 ) -> Result<crate::domain::caller::Caller, crate::service::ServiceError> {
-    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
-    let bearer = h("authorization").and_then(|v| {
-        v.strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-    });
-    let person = match h("x-orgadm-person").map(str::trim) {
-        None | Some("") => None,
-        Some(p) => Some(p.parse::<i64>().ok().filter(|o| *o > 0).ok_or_else(|| {
-            crate::service::ServiceError::invalid(
-                "x-orgadm-person",
-                "must be the OID of the person the portal acts for",
-            )
-        })?),
-    };
-    let request_id = h("x-request-id")
-        .filter(|r| !r.is_empty() && r.len() <= 128 && r.is_ascii())
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    core.authenticate(bearer, person, request_id).await
+    use crate::transport::credentials;
+    let person = credentials::acting_person(headers)?;
+    let request_id = credentials::request_id(headers);
+    core.authenticate(credentials::bearer(headers), person, request_id)
+        .await
 }
