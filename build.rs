@@ -14,6 +14,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "orgadm/v1/power.proto",
         "orgadm/v1/power_of_attorney.proto",
         "orgadm/v1/employee.proto",
+        "orgadm/v1/information_system.proto",
+        "orgadm/v1/api_key.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(protos, ["proto"])?;

@@ -24,7 +24,7 @@ pub async fn open(db: DbConfig, clock: Option<SharedClock>) -> anyhow::Result<Co
     Ok(Core::new(
         db,
         clock.unwrap_or_else(|| Arc::new(SystemClock)),
-    ))
+    )?)
 }
 
 /// Loads the service signing key and certificate (`serve --signing-key --signing-cert`), refusing
@@ -43,13 +43,33 @@ pub fn load_signer(
     Ok(signer)
 }
 
-/// Serves gRPC and HTTP on `listener` until `shutdown` resolves.
+/// Serves gRPC and HTTP on `listener` until `shutdown` resolves, writing API-KEY uses every
+/// `core.key_use_flush` and once more at the end.
 pub async fn serve(
     listener: TcpListener,
     core: Core,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    crate::transport::server::serve(listener, core, shutdown).await
+    let flusher = spawn_key_use_flusher(core.clone());
+    let r = crate::transport::server::serve(listener, core.clone(), shutdown).await;
+    flusher.abort();
+    if let Err(e) = core.flush_key_uses().await {
+        tracing::warn!(error = %e, "could not write the last API-KEY uses at shutdown");
+    }
+    r
+}
+
+fn spawn_key_use_flusher(core: Core) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(core.key_use_flush);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = core.flush_key_uses().await {
+                tracing::warn!(error = %e, "could not write API-KEY uses; will retry");
+            }
+        }
+    })
 }
 
 /// Serves like [`serve`], with the mail delivery worker running beside it until shutdown.
@@ -68,7 +88,7 @@ pub async fn serve_with_delivery(
         );
     }
     let worker = Worker::new(core.clone(), mailer, outbox).spawn();
-    let r = crate::transport::server::serve(listener, core, shutdown).await;
+    let r = serve(listener, core, shutdown).await;
     worker.stop().await;
     r
 }

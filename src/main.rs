@@ -67,6 +67,8 @@ enum Command {
         trust_dir: Option<std::path::PathBuf>,
         #[command(flatten)]
         mail: MailArgs,
+        #[command(flatten)]
+        keys: Box<KeyArgs>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -76,6 +78,67 @@ enum Command {
     /// The service signing key, and signature tools for compliance officers (no database needed).
     #[command(subcommand)]
     Pki(orgadm::cli::pki::PkiCommand),
+}
+
+/// API-KEYs.
+#[derive(Args)]
+struct KeyArgs {
+    /// The file holding the key API-KEYs are hashed under (64 hex digits); created with a fresh
+    /// random key (mode 0600) when it does not exist. Every replica must use the same file:
+    /// losing it makes every stored API-KEY unusable.
+    #[arg(
+        long,
+        env = "ORGADM_API_KEY_HASH_KEY_FILE",
+        default_value = "data/api-key-hash.key"
+    )]
+    api_key_hash_key_file: std::path::PathBuf,
+    /// A previous hash key still accepted during a rotation (repeatable).
+    #[arg(long, env = "ORGADM_API_KEY_PREVIOUS_HASH_KEY_FILE")]
+    api_key_previous_hash_key_file: Vec<std::path::PathBuf>,
+    /// Validity of a new API-KEY when the request names none, in days.
+    #[arg(
+        long,
+        env = "ORGADM_API_KEY_DEFAULT_VALIDITY_DAYS",
+        default_value_t = 182
+    )]
+    api_key_default_validity_days: u32,
+    /// The longest validity an API-KEY may be given, in days.
+    #[arg(long, env = "ORGADM_API_KEY_MAX_VALIDITY_DAYS", default_value_t = 366)]
+    api_key_max_validity_days: u32,
+    /// How often the last use of API-KEYs is written to the database, in seconds.
+    #[arg(long, env = "ORGADM_KEY_USE_FLUSH_SECS", default_value_t = 10)]
+    key_use_flush_secs: u64,
+}
+
+impl KeyArgs {
+    fn apply(&self, core: orgadm::service::Core) -> anyhow::Result<orgadm::service::Core> {
+        use orgadm::crypto::keyed_hash::ApiKeyHasher;
+        let (d, m) = (
+            self.api_key_default_validity_days,
+            self.api_key_max_validity_days,
+        );
+        if d == 0 || m == 0 || d > m {
+            anyhow::bail!(
+                "--api-key-default-validity-days ({d}) must be between 1 and --api-key-max-validity-days ({m})"
+            );
+        }
+        let (mut h, created) = ApiKeyHasher::open_or_create(&self.api_key_hash_key_file)?;
+        for p in &self.api_key_previous_hash_key_file {
+            h = h.with_previous(p)?;
+        }
+        if created {
+            tracing::warn!(
+                file = %self.api_key_hash_key_file.display(),
+                "created a new API-KEY hash key; back it up, and give every replica the same file"
+            );
+        }
+        tracing::info!(key_id = h.key_id(), "API-KEY hash key loaded");
+        let mut core = core.with_key_hasher(h);
+        core.api_keys.default_validity = chrono::Duration::days(d.into());
+        core.api_keys.max_validity = chrono::Duration::days(m.into());
+        core.key_use_flush = std::time::Duration::from_secs(self.key_use_flush_secs.max(1));
+        Ok(core)
+    }
 }
 
 /// Invitations and their e-mail delivery.
@@ -245,6 +308,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             signing_cert,
             trust_dir,
             mail,
+            keys,
         } => {
             if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://"))
             {
@@ -257,9 +321,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 (Some(k), Some(c)) => Some(app::load_signer(&k, &c)?),
                 _ => None,
             };
-            let mut core = app::open(db, None)
-                .await?
-                .with_public_base_url(&public_base_url);
+            let mut core = keys.apply(
+                app::open(db, None)
+                    .await?
+                    .with_public_base_url(&public_base_url),
+            )?;
             if let Some(s) = signer {
                 core = core.with_signer(s);
             }

@@ -11,6 +11,7 @@ pub mod error;
 mod field;
 pub mod gost3410;
 pub mod jwt;
+pub mod keyed_hash;
 pub mod keys;
 pub mod service_key;
 pub mod streebog;

@@ -1,4 +1,5 @@
 //! Pure types and rules: no I/O, no tonic, no diesel. Everything here is unit-testable.
+pub mod api_key;
 pub mod audit;
 pub mod caller;
 pub mod employee;
@@ -9,5 +10,6 @@ pub mod page;
 pub mod person;
 pub mod poa;
 pub mod power;
+pub mod system;
 
 pub use error::{FieldViolation, Violations};

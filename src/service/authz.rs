@@ -11,6 +11,9 @@ use crate::domain::organization::Organization;
 
 use super::error::ServiceError;
 
+mod systems;
+pub use systems::*;
+
 /// Proof that an access check passed, naming the rule that allowed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Allowed {

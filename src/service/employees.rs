@@ -86,6 +86,9 @@ pub(crate) fn dismiss_in_tx(
     if !storage::employees::set_state(c, current, EmployeeState::Dismissed, now)? {
         return Err(ServiceError::stale_etag("employee"));
     }
+    // Their membership of information systems goes too (their API-KEYs already stopped with
+    // the state: a key works only while its holder and issuer are active).
+    storage::systems::leave_all_systems(c, current.organization_oid, current.person_oid)?;
     Ok(storage::employees::leave_all_groups(
         c,
         current.organization_oid,

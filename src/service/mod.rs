@@ -1,6 +1,7 @@
 //! Use cases: authorisation, transactions, audit. One use case = one async function = one
 //! database transaction: read the injected clock once, resolve the caller's access inside the
 //! transaction, write, append the audit event, commit.
+pub mod api_keys;
 pub mod audit;
 pub mod audit_log;
 pub mod auth;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod groups;
 pub mod idempotency;
 pub mod invitations;
+pub mod key_use;
 pub mod organizations;
 pub mod outbox;
 pub mod persons;
@@ -19,6 +21,7 @@ pub mod poa;
 pub mod poa_drafts;
 pub mod poa_sign;
 pub mod powers;
+pub mod systems;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use db::Db;
@@ -41,6 +44,12 @@ pub struct Core {
     pub invitations: InvitationSettings,
     /// Woken after a transaction queued mail, so the delivery worker need not wait for its poll.
     pub outbox_wakeup: std::sync::Arc<tokio::sync::Notify>,
+    /// The keyed hash API-KEYs are stored under (`serve --api-key-hash-key`).
+    pub key_hasher: std::sync::Arc<crate::crypto::keyed_hash::ApiKeyHasher>,
+    pub api_keys: api_keys::ApiKeySettings,
+    /// API-KEY uses not yet written (see `key_use`), and how often they are written.
+    pub key_uses: std::sync::Arc<key_use::KeyUses>,
+    pub key_use_flush: std::time::Duration,
 }
 
 /// Invitation settings.
@@ -62,8 +71,12 @@ impl Default for InvitationSettings {
 pub const DEFAULT_PUBLIC_BASE_URL: &str = "http://localhost:8080";
 
 impl Core {
-    pub fn new(db: Db, clock: SharedClock) -> Self {
-        Self {
+    /// Fails only when the OS random generator does (for the interim API-KEY hash key).
+    pub fn new(
+        db: Db,
+        clock: SharedClock,
+    ) -> Result<Self, crate::crypto::keyed_hash::HashKeyError> {
+        Ok(Self {
             db,
             clock,
             public_base_url: DEFAULT_PUBLIC_BASE_URL.into(),
@@ -71,7 +84,19 @@ impl Core {
             trust: None,
             invitations: InvitationSettings::default(),
             outbox_wakeup: std::sync::Arc::new(tokio::sync::Notify::new()),
-        }
+            // A random key until `with_key_hasher` sets the configured one: keys formed under
+            // it do not survive a restart, which suits tests and nothing else.
+            key_hasher: std::sync::Arc::new(crate::crypto::keyed_hash::ApiKeyHasher::random()?),
+            api_keys: api_keys::ApiKeySettings::default(),
+            key_uses: std::sync::Arc::default(),
+            key_use_flush: std::time::Duration::from_secs(10),
+        })
+    }
+
+    /// The same core with the configured API-KEY hash key.
+    pub fn with_key_hasher(mut self, h: crate::crypto::keyed_hash::ApiKeyHasher) -> Self {
+        self.key_hasher = std::sync::Arc::new(h);
+        self
     }
 
     /// Sets the public base URL (no trailing slash needed).

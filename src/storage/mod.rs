@@ -1,6 +1,7 @@
 //! Storage: diesel over SQLite and PostgreSQL. Row structs live here and never reach the wire;
 //! functions take a `&mut DbConnection` (inside a transaction opened by the service) and return
 //! domain values. Storage never sees tonic.
+pub mod api_keys;
 pub mod audit;
 pub mod clients;
 pub mod conn;
@@ -13,6 +14,7 @@ pub mod persons;
 pub mod poa;
 pub mod powers;
 pub mod schema;
+pub mod systems;
 
 pub use conn::{Backend, DbConfig, DbConnection, DbPool, read_tx, write_tx};
 

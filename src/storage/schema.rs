@@ -268,3 +268,67 @@ diesel::table! {
         revoked_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    information_systems (client_id) {
+        client_id -> Text,
+        vendor_oid -> BigInt,
+        name -> Text,
+        description -> Text,
+        api_key_enabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    system_grants (client_id, consumer_oid) {
+        client_id -> Text,
+        consumer_oid -> BigInt,
+        state -> Text,
+        granted_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    system_members (client_id, organization_oid, person_oid) {
+        client_id -> Text,
+        organization_oid -> BigInt,
+        person_oid -> BigInt,
+        added_by -> Nullable<BigInt>,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        key_hash -> Binary,
+        hash_key_id -> Text,
+        prefix -> Text,
+        client_id -> Text,
+        organization_oid -> BigInt,
+        holder_oid -> BigInt,
+        issuer_oid -> BigInt,
+        poa_number -> Text,
+        state -> Text,
+        valid_from -> Timestamp,
+        valid_until -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::joinable!(system_grants -> information_systems (client_id));
+diesel::joinable!(system_grants -> organizations (consumer_oid));
+diesel::allow_tables_to_appear_in_same_query!(
+    information_systems,
+    system_grants,
+    organizations,
+    api_keys
+);

@@ -8,13 +8,16 @@ use tokio::net::TcpListener;
 use tonic_health::ServingStatus;
 
 use super::grpc::MAX_MESSAGE_BYTES;
+use super::grpc::api_keys::ApiKeyApi;
 use super::grpc::audit::AuditApi;
 use super::grpc::auth::Authenticated;
 use super::grpc::employees::{AccessGroupApi, EmployeeApi, InvitationApi};
 use super::grpc::organizations::OrganizationApi;
 use super::grpc::pb::{
     self, access_group_service_server::AccessGroupServiceServer,
-    audit_service_server::AuditServiceServer, employee_service_server::EmployeeServiceServer,
+    api_key_service_server::ApiKeyServiceServer, audit_service_server::AuditServiceServer,
+    employee_service_server::EmployeeServiceServer,
+    information_system_service_server::InformationSystemServiceServer,
     invitation_service_server::InvitationServiceServer,
     organization_service_server::OrganizationServiceServer,
     person_service_server::PersonServiceServer,
@@ -24,6 +27,7 @@ use super::grpc::pb::{
 use super::grpc::persons::PersonApi;
 use super::grpc::poa::PoaApi;
 use super::grpc::powers::PowerApi;
+use super::grpc::systems::InformationSystemApi;
 use super::http::{self, Readiness};
 use crate::service::Core;
 
@@ -37,6 +41,8 @@ pub const SERVICE_NAMES: &[&str] = &[
     "orgadm.v1.EmployeeService",
     "orgadm.v1.InvitationService",
     "orgadm.v1.AccessGroupService",
+    "orgadm.v1.InformationSystemService",
+    "orgadm.v1.ApiKeyService",
 ];
 
 /// Serves until `shutdown` resolves; readiness and health flip to serving once accepting and
@@ -72,6 +78,10 @@ pub async fn serve(
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let groups = AccessGroupServiceServer::new(AccessGroupApi { core: core.clone() })
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let systems = InformationSystemServiceServer::new(InformationSystemApi { core: core.clone() })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let api_keys = ApiKeyServiceServer::new(ApiKeyApi { core: core.clone() })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
 
     let grpc = tonic::service::Routes::new(health_service)
         .add_service(reflection)
@@ -84,6 +94,8 @@ pub async fn serve(
         .add_service(Authenticated::new(core.clone(), employees))
         .add_service(Authenticated::new(core.clone(), invitations))
         .add_service(Authenticated::new(core.clone(), groups))
+        .add_service(Authenticated::new(core.clone(), systems))
+        .add_service(Authenticated::new(core.clone(), api_keys))
         .into_axum_router();
     let ready = Readiness::default();
     let app = grpc

@@ -13,7 +13,7 @@ both_backends!(employees_groups_and_rules, listing_filters_and_pages);
 
 /// Invites person number `n` by e-mail, reads the link from the `.eml` file, accepts it.
 #[allow(clippy::too_many_arguments)]
-async fn hire(
+pub(crate) async fn hire(
     s: &TestServer,
     dir: &std::path::Path,
     inviter: &mut Api,

@@ -5,6 +5,7 @@
 mod smtp;
 mod support;
 
+mod api_keys;
 mod audit;
 mod authz;
 mod cli;

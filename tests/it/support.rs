@@ -304,6 +304,8 @@ pub struct Api {
     pub employees: pb::employee_service_client::EmployeeServiceClient<Intercepted>,
     pub invitations: pb::invitation_service_client::InvitationServiceClient<Intercepted>,
     pub groups: pb::access_group_service_client::AccessGroupServiceClient<Intercepted>,
+    pub systems: pb::information_system_service_client::InformationSystemServiceClient<Intercepted>,
+    pub keys: pb::api_key_service_client::ApiKeyServiceClient<Intercepted>,
 }
 
 impl Api {
@@ -340,8 +342,15 @@ impl Api {
                 auth.clone(),
             ),
             groups: pb::access_group_service_client::AccessGroupServiceClient::with_interceptor(
-                ch, auth,
+                ch.clone(),
+                auth.clone(),
             ),
+            systems:
+                pb::information_system_service_client::InformationSystemServiceClient::with_interceptor(
+                    ch.clone(),
+                    auth.clone(),
+                ),
+            keys: pb::api_key_service_client::ApiKeyServiceClient::with_interceptor(ch, auth),
         }
     }
 }

@@ -1,4 +1,5 @@
 //! gRPC API `orgadm.v1`: generated types, conversions and one handler module per service.
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod convert;
@@ -8,6 +9,7 @@ pub mod persons;
 pub mod poa;
 pub mod powers;
 pub mod status;
+pub mod systems;
 
 /// Code generated from `proto/orgadm/v1` by `build.rs`.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
