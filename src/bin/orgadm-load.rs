@@ -63,7 +63,13 @@ enum Scenario {
     Invitations(InvArgs),
     /// In-process gRPC: ListEmployees page latency for an organisation of many employees.
     Employees(EmpArgs),
+    /// In-process: API-KEY creations (with audit) and the token exchange's validity check with
+    /// a million keys stored.
+    Keys(keys::KeyArgs),
 }
+
+#[path = "load/keys.rs"]
+mod keys;
 
 #[derive(clap::Args, Clone)]
 struct InvArgs {
@@ -402,6 +408,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Orgs(c) => run_orgs(c).await,
         Scenario::Invitations(a) => inproc::run_invitations(a).await,
         Scenario::Employees(a) => inproc::run_employees(a).await,
+        Scenario::Keys(a) => keys::run(a).await,
     }
 }
 
@@ -473,11 +480,11 @@ mod inproc {
         }
     }
 
-    fn e(e: ServiceError) -> anyhow::Error {
+    pub fn e(e: ServiceError) -> anyhow::Error {
         anyhow::anyhow!("{e:?}")
     }
 
-    async fn caller(
+    pub async fn caller(
         core: &Core,
         role: Role,
         name: &str,
@@ -504,7 +511,7 @@ mod inproc {
         format!("{body}{check:02}")
     }
 
-    async fn person(core: &Core, op: &Caller, n: usize) -> anyhow::Result<i64> {
+    pub async fn person(core: &Core, op: &Caller, n: usize) -> anyhow::Result<i64> {
         let fields = PersonInput {
             surname: "Петров".into(),
             given_name: "Пётр".into(),
@@ -528,7 +535,7 @@ mod inproc {
     }
 
     /// Organisations with their heads; returns (org, head) pairs.
-    async fn orgs(core: &Core, op: &Caller, n: usize) -> anyhow::Result<Vec<(i64, i64)>> {
+    pub async fn orgs(core: &Core, op: &Caller, n: usize) -> anyhow::Result<Vec<(i64, i64)>> {
         let mut out = Vec::new();
         for i in 0..n {
             let head = person(core, op, i).await?;
@@ -562,18 +569,18 @@ mod inproc {
         Ok(out)
     }
 
-    struct Run {
-        ok: usize,
-        errors: usize,
-        elapsed: Duration,
-        lat: Vec<Duration>,
+    pub struct Run {
+        pub ok: usize,
+        pub errors: usize,
+        pub elapsed: Duration,
+        pub lat: Vec<Duration>,
     }
 
     impl Run {
-        fn rate(&self) -> f64 {
+        pub fn rate(&self) -> f64 {
             self.ok as f64 / self.elapsed.as_secs_f64()
         }
-        fn line(&self, what: &str) -> String {
+        pub fn line(&self, what: &str) -> String {
             format!(
                 "{what}: ok={} errors={} elapsed={:.2}s rate={:.0}/s p50={:.2}ms p99={:.2}ms",
                 self.ok,
@@ -587,7 +594,7 @@ mod inproc {
     }
 
     /// Runs `count` operations from `concurrency` tasks; `op(i)` does operation i.
-    async fn drive<F, Fut>(count: usize, concurrency: usize, op: F) -> Run
+    pub async fn drive<F, Fut>(count: usize, concurrency: usize, op: F) -> Run
     where
         F: Fn(usize) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<(), ServiceError>> + Send,
