@@ -325,6 +325,7 @@ diesel::table! {
 }
 
 diesel::joinable!(system_grants -> information_systems (client_id));
+diesel::joinable!(api_keys -> information_systems (client_id));
 diesel::joinable!(system_grants -> organizations (consumer_oid));
 diesel::allow_tables_to_appear_in_same_query!(
     information_systems,

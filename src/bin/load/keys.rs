@@ -149,6 +149,7 @@ pub async fn run(a: KeyArgs) -> anyhow::Result<()> {
     let mut sample = Vec::new();
     let batch = 1000;
     let mut done = 0;
+    let mut pending: Vec<String> = Vec::new();
     let until = (now + chrono::Duration::days(180))
         .format("%Y-%m-%d %H:%M:%S")
         .to_string();
@@ -174,12 +175,24 @@ pub async fn run(a: KeyArgs) -> anyhow::Result<()> {
                 sample.push(secret);
             }
         }
-        let sql = format!(
+        pending.push(format!(
             "INSERT INTO api_keys (id, key_hash, hash_key_id, prefix, client_id, organization_oid, holder_oid, issuer_oid, poa_number, state, valid_from, valid_until, created_at, updated_at, version) VALUES {}",
             rows.join(",")
-        );
-        core.db.write(move |c| exec(c, &sql)).await.map_err(e)?;
+        ));
         done += n;
+        // Twenty statements of a thousand rows per transaction.
+        if pending.len() == 20 || done == a.stored {
+            let sqls = std::mem::take(&mut pending);
+            core.db
+                .write(move |c| {
+                    for s in &sqls {
+                        exec(c, s)?;
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(e)?;
+        }
     }
     if pg {
         core.db.write(|c| exec(c, "ANALYZE")).await.map_err(e)?;
