@@ -18,6 +18,7 @@ pub mod persons;
 pub mod poa;
 pub mod poa_drafts;
 pub mod poa_sign;
+pub mod signer;
 pub mod powers;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
