@@ -235,3 +235,91 @@ mod tests {
         assert_eq!(wrong.validate().unwrap_err().0[0].field, "ogrn");
     }
 }
+
+/// `format` of orgadm's registration statement.
+pub const REGISTRATION_FORMAT: &str = "ORGADM_ORG_REGISTRATION_1";
+/// At most this many bytes of a registration statement.
+pub const MAX_REGISTRATION_BYTES: usize = 16 * 1024;
+
+/// The registration statement a head signs with a КЭП (`RegisterWithSignature`): a UTF-8 JSON
+/// object with exactly these keys, all strings (docs/API.md). The signature covers the bytes as
+/// sent, so no canonical re-serialisation is involved; the keys only need to be there once.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistrationJson {
+    format: String,
+    ogrn: String,
+    inn: String,
+    kpp: String,
+    full_name: String,
+    short_name: String,
+    address: String,
+    head_snils: String,
+}
+
+/// A checked registration statement: the legal entity to create (the caller as head) and the
+/// head's SNILS it names (11 digits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationStatement {
+    pub org: NewOrganization,
+    pub head_snils: String,
+}
+
+/// Reads and checks a registration statement; every problem is reported on `statement.<key>`.
+pub fn parse_registration(
+    bytes: &[u8],
+    head_oid: i64,
+) -> Result<RegistrationStatement, Violations> {
+    let mut v = Violations::new();
+    if bytes.len() > MAX_REGISTRATION_BYTES {
+        v.add(
+            "statement",
+            format!("must be at most {MAX_REGISTRATION_BYTES} bytes"),
+        );
+        return Err(v);
+    }
+    let json: RegistrationJson = match serde_json::from_slice(bytes) {
+        Ok(j) => j,
+        Err(e) => {
+            v.add(
+                "statement",
+                format!("is not an {REGISTRATION_FORMAT} JSON statement: {e}"),
+            );
+            return Err(v);
+        }
+    };
+    if json.format != REGISTRATION_FORMAT {
+        v.add("statement.format", format!("must be {REGISTRATION_FORMAT}"));
+    }
+    let head_snils = v.check("statement.head_snils", ids::parse_snils(json.head_snils.trim()));
+    let input = OrganizationInput {
+        kind: Some(OrgKind::LegalEntity),
+        full_name: json.full_name,
+        short_name: json.short_name,
+        ogrn: json.ogrn,
+        inn: json.inn,
+        kpp: json.kpp,
+        address: json.address,
+        head_oid,
+        consumer: false,
+        vendor: false,
+    };
+    let org = match input.validate() {
+        Ok(o) => Some(o),
+        Err(e) => {
+            for f in e.0 {
+                v.add(&format!("statement.{}", f.field), f.description);
+            }
+            None
+        }
+    };
+    v.into_result()?;
+    match (org, head_snils) {
+        (Some(org), Some(head_snils)) => Ok(RegistrationStatement { org, head_snils }),
+        _ => {
+            let mut v = Violations::new();
+            v.add("statement", "is incomplete");
+            Err(v)
+        }
+    }
+}

@@ -93,7 +93,7 @@ fn load_powers_of(
     Ok(by_number)
 }
 
-fn replace_powers(
+pub(super) fn replace_powers(
     conn: &mut DbConnection,
     number: &str,
     powers: &[PowerGrant],

@@ -268,3 +268,14 @@ diesel::table! {
         revoked_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    organization_registrations (organization_oid) {
+        organization_oid -> BigInt,
+        statement -> Binary,
+        signature -> Binary,
+        signer_certificate -> Binary,
+        signing_time -> Nullable<Timestamp>,
+        registered_at -> Timestamp,
+    }
+}
