@@ -187,55 +187,6 @@ impl OrganizationChanges {
     }
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    fn legal() -> OrganizationInput {
-        OrganizationInput {
-            kind: Some(OrgKind::LegalEntity),
-            full_name: "Общество с ограниченной ответственностью \"Ромашка\"".into(),
-            short_name: "ООО \"Ромашка\"".into(),
-            ogrn: "1037800000017".into(),
-            inn: "7810010017".into(),
-            kpp: "781001001".into(),
-            address: "г. Санкт-Петербург".into(),
-            head_oid: 1000000001,
-            consumer: true,
-            vendor: false,
-        }
-    }
-
-    #[test]
-    fn legal_entity() {
-        assert!(legal().validate().is_ok());
-        let mut bad = legal();
-        bad.inn = "7810010018".into();
-        bad.kpp = String::new();
-        let v = bad.validate().unwrap_err();
-        let f: Vec<_> = v.0.iter().map(|x| x.field.as_str()).collect();
-        assert_eq!(f, ["inn", "kpp"]);
-    }
-
-    #[test]
-    fn entrepreneur() {
-        let ip = OrganizationInput {
-            kind: Some(OrgKind::IndividualEntrepreneur),
-            ogrn: "304770000000127".into(),
-            inn: "770512345650".into(),
-            kpp: String::new(),
-            ..legal()
-        };
-        assert!(ip.validate().is_ok());
-        let wrong = OrganizationInput {
-            ogrn: "1037800000017".into(),
-            ..ip
-        };
-        assert_eq!(wrong.validate().unwrap_err().0[0].field, "ogrn");
-    }
-}
-
 /// `format` of orgadm's registration statement.
 pub const REGISTRATION_FORMAT: &str = "ORGADM_ORG_REGISTRATION_1";
 /// At most this many bytes of a registration statement.
@@ -321,5 +272,86 @@ pub fn parse_registration(
             v.add("statement", "is incomplete");
             Err(v)
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn legal() -> OrganizationInput {
+        OrganizationInput {
+            kind: Some(OrgKind::LegalEntity),
+            full_name: "Общество с ограниченной ответственностью \"Ромашка\"".into(),
+            short_name: "ООО \"Ромашка\"".into(),
+            ogrn: "1037800000017".into(),
+            inn: "7810010017".into(),
+            kpp: "781001001".into(),
+            address: "г. Санкт-Петербург".into(),
+            head_oid: 1000000001,
+            consumer: true,
+            vendor: false,
+        }
+    }
+
+    #[test]
+    fn legal_entity() {
+        assert!(legal().validate().is_ok());
+        let mut bad = legal();
+        bad.inn = "7810010018".into();
+        bad.kpp = String::new();
+        let v = bad.validate().unwrap_err();
+        let f: Vec<_> = v.0.iter().map(|x| x.field.as_str()).collect();
+        assert_eq!(f, ["inn", "kpp"]);
+    }
+
+    #[test]
+    fn entrepreneur() {
+        let ip = OrganizationInput {
+            kind: Some(OrgKind::IndividualEntrepreneur),
+            ogrn: "304770000000127".into(),
+            inn: "770512345650".into(),
+            kpp: String::new(),
+            ..legal()
+        };
+        assert!(ip.validate().is_ok());
+        let wrong = OrganizationInput {
+            ogrn: "1037800000017".into(),
+            ..ip
+        };
+        assert_eq!(wrong.validate().unwrap_err().0[0].field, "ogrn");
+    }
+
+    #[test]
+    fn registration_statements() {
+        let good = r#"{"format":"ORGADM_ORG_REGISTRATION_1","ogrn":"1037800000017","inn":"7810010017","kpp":"781001001","full_name":"ООО Ромашка","short_name":"Ромашка","address":"СПб","head_snils":"123-456-789 64"}"#;
+        let st = parse_registration(good.as_bytes(), 7).unwrap();
+        assert_eq!(st.head_snils, "12345678964");
+        assert_eq!(st.org.head_oid, 7);
+        assert_eq!(st.org.kpp.as_deref(), Some("781001001"));
+        assert!(!st.org.consumer && !st.org.vendor);
+        let fields = |b: &[u8]| -> Vec<String> {
+            parse_registration(b, 7)
+                .unwrap_err()
+                .0
+                .into_iter()
+                .map(|f| f.field)
+                .collect()
+        };
+        let extra = br#"{"format":"ORGADM_ORG_REGISTRATION_1","ogrn":"1037800000017","inn":"7810010017","kpp":"781001001","full_name":"x","short_name":"x","address":"x","head_snils":"12345678964","vendor":"true"}"#;
+        assert_eq!(fields(extra), ["statement"]);
+        assert_eq!(fields(b"not json"), ["statement"]);
+        let bad = br#"{"format":"V2","ogrn":"1037800000018","inn":"7810010017","kpp":"1","full_name":"","short_name":"x","address":"x","head_snils":"12345678965"}"#;
+        assert_eq!(
+            fields(bad),
+            [
+                "statement.format",
+                "statement.head_snils",
+                "statement.full_name",
+                "statement.ogrn",
+                "statement.kpp"
+            ]
+        );
     }
 }
