@@ -445,9 +445,7 @@ mod inproc {
     use orgadm::storage::{DbConfig, DbConnection};
     use orgadm::transport::grpc::pb;
 
-    use super::{
-        Backend, Common, EmpArgs, InvArgs, SigArgs, authed, org_ids, percentile, psql,
-    };
+    use super::{Backend, Common, EmpArgs, InvArgs, SigArgs, authed, org_ids, percentile, psql};
 
     /// A fresh database for this run: a temporary SQLite file or a new PostgreSQL database.
     pub struct Fresh {
@@ -992,16 +990,16 @@ mod inproc {
         cfg.sqlite_synchronous = c.sqlite_synchronous.clone();
         let trust = TrustStore::from_dir(&a.trust_dir)
             .map_err(|e| anyhow::anyhow!("trust dir {}: {e}", a.trust_dir.display()))?;
-        let core = orgadm::app::open(cfg, None).await?.with_trust(trust.clone());
+        let core = orgadm::app::open(cfg, None)
+            .await?
+            .with_trust(trust.clone());
         let trust = Arc::new(trust);
-        let key = keys::private_key_from_pem(&std::fs::read_to_string(
-            a.pki_dir.join("head.key.pem"),
-        )?)
-        .map_err(|e| anyhow::anyhow!("head key: {e}"))?;
-        let cert = Certificate::from_pem(&std::fs::read_to_string(
-            a.pki_dir.join("head.cert.pem"),
-        )?)
-        .map_err(|e| anyhow::anyhow!("head certificate: {e}"))?;
+        let key =
+            keys::private_key_from_pem(&std::fs::read_to_string(a.pki_dir.join("head.key.pem"))?)
+                .map_err(|e| anyhow::anyhow!("head key: {e}"))?;
+        let cert =
+            Certificate::from_pem(&std::fs::read_to_string(a.pki_dir.join("head.cert.pem"))?)
+                .map_err(|e| anyhow::anyhow!("head certificate: {e}"))?;
 
         // The head and organisation the test PKI's head certificate names.
         let op = caller(&core, Role::Operator, "load-operator", None).await?;
@@ -1139,7 +1137,11 @@ mod inproc {
                 )
                 .await
                 .map_err(e)?;
-            numbers.extend(page.items.into_iter().map(|v| (v.poa.number, v.poa.version)));
+            numbers.extend(
+                page.items
+                    .into_iter()
+                    .map(|v| (v.poa.number, v.poa.version)),
+            );
             if page.next_page_token.is_empty() {
                 break;
             }

@@ -242,7 +242,10 @@ pub fn parse_registration(
     if json.format != REGISTRATION_FORMAT {
         v.add("statement.format", format!("must be {REGISTRATION_FORMAT}"));
     }
-    let head_snils = v.check("statement.head_snils", ids::parse_snils(json.head_snils.trim()));
+    let head_snils = v.check(
+        "statement.head_snils",
+        ids::parse_snils(json.head_snils.trim()),
+    );
     let input = OrganizationInput {
         kind: Some(OrgKind::LegalEntity),
         full_name: json.full_name,

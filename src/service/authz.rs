@@ -103,7 +103,12 @@ pub fn register_organization(caller: &Caller) -> Result<Allowed, ServiceError> {
 /// (whether the certificate names them is the signature check's business). Returns the person.
 pub fn register_organization_signed(caller: &Caller) -> Result<(Allowed, i64), ServiceError> {
     match caller.role {
-        Role::Portal => Ok((Allowed { rule: "head with КЭП" }, acting_person(caller)?)),
+        Role::Portal => Ok((
+            Allowed {
+                rule: "head with КЭП",
+            },
+            acting_person(caller)?,
+        )),
         _ => deny(
             caller,
             "register an organisation with a КЭП (a portal acting for its head does)",

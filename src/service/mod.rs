@@ -21,8 +21,8 @@ pub mod poa_drafts;
 pub mod poa_import;
 pub mod poa_revoke;
 pub mod poa_sign;
-pub mod signer;
 pub mod powers;
+pub mod signer;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use db::Db;

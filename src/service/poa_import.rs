@@ -149,7 +149,10 @@ impl Core {
             v.add("document", "is required: the EMCHD_1 file");
         }
         if signature.is_empty() {
-            v.add("signature", "is required: the detached CMS signature (.sig)");
+            v.add(
+                "signature",
+                "is required: the detached CMS signature (.sig)",
+            );
         }
         v.into_result()?;
         let trust = self.trust.clone().ok_or_else(|| {
@@ -290,6 +293,8 @@ impl Core {
                 Ok((p, now))
             })
             .await?;
-        Ok(ImportOutcome::Valid(Box::new(self.poa_view(poa, now.date()))))
+        Ok(ImportOutcome::Valid(Box::new(
+            self.poa_view(poa, now.date()),
+        )))
     }
 }

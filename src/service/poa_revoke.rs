@@ -41,7 +41,10 @@ fn check_revocable(p: &PowerOfAttorney, today: NaiveDate) -> Result<(), ServiceE
             "IRREVOCABLE",
             "this power of attorney is irrevocable (ВидДовер 2)",
         ),
-        PoaState::Revoked => ("ALREADY_REVOKED", "this power of attorney is already revoked"),
+        PoaState::Revoked => (
+            "ALREADY_REVOKED",
+            "this power of attorney is already revoked",
+        ),
         PoaState::Expired => ("POA_EXPIRED", "this power of attorney has expired"),
         PoaState::Draft | PoaState::Discarded => (
             "NOT_SIGNED",
@@ -139,7 +142,10 @@ impl Core {
     ) -> Result<PoaView, ServiceError> {
         let mut v = crate::domain::Violations::new();
         if statement.is_empty() {
-            v.add("statement", "is required: the bytes PrepareRevocation returned");
+            v.add(
+                "statement",
+                "is required: the bytes PrepareRevocation returned",
+            );
         } else if statement.len() > MAX_STATEMENT_BYTES {
             v.add(
                 "statement",
@@ -177,7 +183,10 @@ impl Core {
                     )
                 })?;
                 if st.power_of_attorney.hyphenated().to_string() != p.number {
-                    return Err(statement_mismatch(&n2, "it names another power of attorney"));
+                    return Err(statement_mismatch(
+                        &n2,
+                        "it names another power of attorney",
+                    ));
                 }
                 if st.principal_inn != org.inn || st.principal_ogrn != org.ogrn {
                     return Err(statement_mismatch(&n2, "it names another principal"));

@@ -15,7 +15,11 @@ use super::poa::{PoaView, org_of};
 use super::signer::{self, ExpectedSigner, Refusal, ValidAt};
 use super::{Core, authz, parse_etag};
 
-pub(super) fn refused(reason: &'static str, number: &str, message: impl Into<String>) -> ServiceError {
+pub(super) fn refused(
+    reason: &'static str,
+    number: &str,
+    message: impl Into<String>,
+) -> ServiceError {
     ServiceError::precondition(reason, format!("power_of_attorney/{number}"), message)
 }
 

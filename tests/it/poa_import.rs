@@ -127,19 +127,28 @@ async fn import_answers_valid_invalid_or_cannot_validate(s: &TestServer) {
         .replacen("EXT-7", "&l9;", 1)
         .into_bytes();
     for (bad, want) in [
-        (with("ВидДовер=\"1\"", "ВидДовер=\"7\""), "XML_SCHEMA_VIOLATION"),
+        (
+            with("ВидДовер=\"1\"", "ВидДовер=\"7\""),
+            "XML_SCHEMA_VIOLATION",
+        ),
         (
             with("</СведСист>", "</СведСист>\n<Лишний/>"),
             "XML_SCHEMA_VIOLATION",
         ),
         (
-            with("ВнНомДовер=\"EXT-7\"", &format!("ВнНомДовер=\"{}\"", "7".repeat(51))),
+            with(
+                "ВнНомДовер=\"EXT-7\"",
+                &format!("ВнНомДовер=\"{}\"", "7".repeat(51)),
+            ),
             "XML_SCHEMA_VIOLATION",
         ),
         (with("</Документ>", "</Документ"), "XML_MALFORMED"),
         (doc[..doc.len() / 2].to_vec(), "XML_MALFORMED"),
         (bomb, "XML_UNSAFE"),
-        (with("ИННЮЛ=\"7810010017\"", "ИННЮЛ=\"7810010018\""), "FIELD_INVALID"),
+        (
+            with("ИННЮЛ=\"7810010017\"", "ИННЮЛ=\"7810010018\""),
+            "FIELD_INVALID",
+        ),
     ] {
         let sig = sign_as("head", &bad);
         let t = Instant::now();
@@ -150,7 +159,11 @@ async fn import_answers_valid_invalid_or_cannot_validate(s: &TestServer) {
             .unwrap()
             .into_inner();
         assert!(t.elapsed() < Duration::from_secs(2), "{want}: slow");
-        assert_eq!(r.verdict, pb::ImportVerdict::Invalid as i32, "{want}: {r:?}");
+        assert_eq!(
+            r.verdict,
+            pb::ImportVerdict::Invalid as i32,
+            "{want}: {r:?}"
+        );
         assert_eq!(problems(&r)[0], want, "{r:?}");
         assert!(r.power_of_attorney.is_none());
     }
@@ -318,7 +331,11 @@ async fn import_answers_valid_invalid_or_cannot_validate(s: &TestServer) {
         .into_inner()
         .events;
     assert_eq!(ev.len(), 1);
-    assert!(ev[0].details_json.contains("Петров"), "{}", ev[0].details_json);
+    assert!(
+        ev[0].details_json.contains("Петров"),
+        "{}",
+        ev[0].details_json
+    );
 
     // The operator imports one signed live by OpenSSL's GOST engine (when installed).
     let number = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";

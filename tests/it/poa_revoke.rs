@@ -157,12 +157,36 @@ async fn head_revokes_with_kep_and_it_stops_counting_at_once(s: &TestServer) {
         .replace("Утрата доверия", "Утрата доверия!")
         .into_bytes();
     for (statement, sig, want) in [
-        (&st.content, sign_as("employee", &st.content), "SIGNER_MISMATCH"),
-        (&st.content, sign_as("vendor_head", &st.content), "SIGNER_MISMATCH"),
-        (&st.content, sign_as("private", &st.content), "SIGNER_MISMATCH"),
-        (&st.content, sign_as("rogue", &st.content), "CERTIFICATE_UNTRUSTED"),
-        (&st.content, sign_as("expired", &st.content), "CERTIFICATE_NOT_VALID"),
-        (&st.content, sign_as("revoked", &st.content), "CERTIFICATE_REVOKED"),
+        (
+            &st.content,
+            sign_as("employee", &st.content),
+            "SIGNER_MISMATCH",
+        ),
+        (
+            &st.content,
+            sign_as("vendor_head", &st.content),
+            "SIGNER_MISMATCH",
+        ),
+        (
+            &st.content,
+            sign_as("private", &st.content),
+            "SIGNER_MISMATCH",
+        ),
+        (
+            &st.content,
+            sign_as("rogue", &st.content),
+            "CERTIFICATE_UNTRUSTED",
+        ),
+        (
+            &st.content,
+            sign_as("expired", &st.content),
+            "CERTIFICATE_NOT_VALID",
+        ),
+        (
+            &st.content,
+            sign_as("revoked", &st.content),
+            "CERTIFICATE_REVOKED",
+        ),
         (&changed, sign_as("head", &st.content), "SIGNATURE_INVALID"),
     ] {
         let err = api
@@ -364,7 +388,11 @@ async fn head_revokes_with_kep_and_it_stops_counting_at_once(s: &TestServer) {
         .into_inner()
         .events;
     assert_eq!(ev.len(), 1);
-    assert!(ev[0].details_json.contains("Петров"), "{}", ev[0].details_json);
+    assert!(
+        ev[0].details_json.contains("Петров"),
+        "{}",
+        ev[0].details_json
+    );
     assert!(
         op.audit
             .verify_chain(pb::VerifyChainRequest {

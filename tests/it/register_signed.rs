@@ -135,11 +135,7 @@ async fn register_signed_by_the_head_creates_the_organisation(s: &TestServer) {
         .unwrap_err();
     assert_eq!(
         violations(&err),
-        [
-            "statement.head_snils",
-            "statement.ogrn",
-            "statement.inn"
-        ]
+        ["statement.head_snils", "statement.ogrn", "statement.inn"]
     );
     let err = api
         .orgs
@@ -216,7 +212,11 @@ async fn register_signed_by_the_head_creates_the_organisation(s: &TestServer) {
         .into_inner()
         .events;
     assert_eq!(ev[0].action, "organization.register_signed");
-    assert!(ev[0].details_json.contains("Петров"), "{}", ev[0].details_json);
+    assert!(
+        ev[0].details_json.contains("Петров"),
+        "{}",
+        ev[0].details_json
+    );
     assert!(
         op.audit
             .verify_chain(pb::VerifyChainRequest {

@@ -40,7 +40,10 @@ impl OrganizationService for OrganizationApi {
             signature,
         };
         Ok(Response::new(
-            self.core.register_with_signature(&caller, cmd).await?.into(),
+            self.core
+                .register_with_signature(&caller, cmd)
+                .await?
+                .into(),
         ))
     }
 

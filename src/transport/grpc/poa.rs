@@ -8,8 +8,8 @@ use super::convert::timestamp;
 use super::pb::{self, power_of_attorney_service_server::PowerOfAttorneyService};
 use crate::domain::poa::{DraftFields, DraftInput, IdentityDocumentInput, PoaState, Redelegation};
 use crate::service::poa::{DocumentFile, IsAuthorised, ListPoas, PoaView};
-use crate::service::poa_import::{ImportOutcome, ImportProblem};
 use crate::service::poa_drafts::{CreateDraft, UpdateDraft};
+use crate::service::poa_import::{ImportOutcome, ImportProblem};
 use crate::service::{Core, ServiceError, etag, idempotency};
 
 pub struct PoaApi {
@@ -222,7 +222,10 @@ impl PowerOfAttorneyService for PoaApi {
     ) -> Result<Response<pb::Document>, Status> {
         let caller = caller(&req)?;
         let pb::GetRevocationRequest { number } = req.into_inner();
-        let d = self.core.get_revocation(&caller, number_in(&number)?).await?;
+        let d = self
+            .core
+            .get_revocation(&caller, number_in(&number)?)
+            .await?;
         Ok(Response::new(d.into()))
     }
 
