@@ -409,7 +409,7 @@ async fn head_revokes_with_kep_and_it_stops_counting_at_once(s: &TestServer) {
         return;
     };
     // The engine signs at the real time: move the clock past it.
-    s.clock.advance(chrono::Duration::days(30));
+    s.clock.advance(chrono::Duration::days(150));
     let err = api
         .poa
         .submit_revocation(pb::SubmitRevocationRequest {
