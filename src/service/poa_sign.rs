@@ -68,7 +68,7 @@ impl Core {
         // Read and verify outside the write transaction (verification is CPU work).
         let c2 = caller.clone();
         let n2 = number.clone();
-        let checked = self
+        let (checked, read) = self
             .db
             .read(move |c| {
                 let p = storage::poa::get(c, &n2)?
@@ -92,7 +92,7 @@ impl Core {
                     .ok_or_else(|| ServiceError::not_found("person", org.head_oid))?;
                 let document = storage::poa::document(c, &n2)?
                     .ok_or_else(|| ServiceError::not_found("power_of_attorney", &n2))?;
-                signer::verify(
+                let checked = signer::verify(
                     &trust,
                     now,
                     &signature,
@@ -100,31 +100,50 @@ impl Core {
                     &expected_head(&org.ogrn, &org.inn, &head),
                     ValidAt::SigningTime,
                 )
-                .map_err(|r| signature_refused("signature", &n2, r))
+                .map_err(|r| signature_refused("signature", &n2, r))?;
+                Ok((checked, p))
             })
             .await?;
         let clock = self.clock.clone();
         let caller = caller.clone();
+        // The write transaction is short (SQLite serialises writers; PostgreSQL the chain
+        // head): the organisation for the access check, the conditional update that re-checks
+        // version and state, the signature row, the audit event. The draft read above is the
+        // value returned, moved to its new state.
         let (poa, now) = self
             .db
             .write(move |c| {
                 let now = clock.now();
-                let current = storage::poa::get(c, &number)?
-                    .ok_or_else(|| ServiceError::not_found("power_of_attorney", &number))?;
-                let org = org_of(c, current.organization_oid)?;
+                let org = org_of(c, read.organization_oid)?;
                 let allowed = authz::draft_power_of_attorney(&caller, &org)?;
-                if current.version != version {
-                    return Err(ServiceError::stale_etag("power of attorney"));
-                }
-                let p = storage::poa::sign(
+                let signed = storage::poa::sign(
                     c,
-                    &current,
+                    &number,
+                    version,
                     &checked.signature,
                     &checked.certificate,
                     checked.signing_time,
                     now,
-                )?
-                .ok_or_else(|| ServiceError::stale_etag("power of attorney"))?;
+                )?;
+                if !signed {
+                    // Changed meanwhile: say how.
+                    return Err(match storage::poa::get(c, &number)? {
+                        Some(p) if p.stored_state != StoredState::Draft => refused(
+                            "NOT_A_DRAFT",
+                            &number,
+                            format!(
+                                "only a draft can be signed; this one is {}",
+                                p.stored_state.as_str()
+                            ),
+                        ),
+                        Some(_) => ServiceError::stale_etag("power of attorney"),
+                        None => ServiceError::not_found("power_of_attorney", &number),
+                    });
+                }
+                let mut p = read.clone();
+                p.stored_state = StoredState::Signed;
+                p.version = version + 1;
+                p.updated_at = now;
                 audit_log::append(
                     c,
                     &allowed,
