@@ -187,6 +187,97 @@ impl OrganizationChanges {
     }
 }
 
+/// `format` of orgadm's registration statement.
+pub const REGISTRATION_FORMAT: &str = "ORGADM_ORG_REGISTRATION_1";
+/// At most this many bytes of a registration statement.
+pub const MAX_REGISTRATION_BYTES: usize = 16 * 1024;
+
+/// The registration statement a head signs with a КЭП (`RegisterWithSignature`): a UTF-8 JSON
+/// object with exactly these keys, all strings (docs/API.md). The signature covers the bytes as
+/// sent, so no canonical re-serialisation is involved; the keys only need to be there once.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistrationJson {
+    format: String,
+    ogrn: String,
+    inn: String,
+    kpp: String,
+    full_name: String,
+    short_name: String,
+    address: String,
+    head_snils: String,
+}
+
+/// A checked registration statement: the legal entity to create (the caller as head) and the
+/// head's SNILS it names (11 digits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationStatement {
+    pub org: NewOrganization,
+    pub head_snils: String,
+}
+
+/// Reads and checks a registration statement; every problem is reported on `statement.<key>`.
+pub fn parse_registration(
+    bytes: &[u8],
+    head_oid: i64,
+) -> Result<RegistrationStatement, Violations> {
+    let mut v = Violations::new();
+    if bytes.len() > MAX_REGISTRATION_BYTES {
+        v.add(
+            "statement",
+            format!("must be at most {MAX_REGISTRATION_BYTES} bytes"),
+        );
+        return Err(v);
+    }
+    let json: RegistrationJson = match serde_json::from_slice(bytes) {
+        Ok(j) => j,
+        Err(e) => {
+            v.add(
+                "statement",
+                format!("is not an {REGISTRATION_FORMAT} JSON statement: {e}"),
+            );
+            return Err(v);
+        }
+    };
+    if json.format != REGISTRATION_FORMAT {
+        v.add("statement.format", format!("must be {REGISTRATION_FORMAT}"));
+    }
+    let head_snils = v.check(
+        "statement.head_snils",
+        ids::parse_snils(json.head_snils.trim()),
+    );
+    let input = OrganizationInput {
+        kind: Some(OrgKind::LegalEntity),
+        full_name: json.full_name,
+        short_name: json.short_name,
+        ogrn: json.ogrn,
+        inn: json.inn,
+        kpp: json.kpp,
+        address: json.address,
+        head_oid,
+        consumer: false,
+        vendor: false,
+    };
+    let org = match input.validate() {
+        Ok(o) => Some(o),
+        Err(e) => {
+            for f in e.0 {
+                v.add(&format!("statement.{}", f.field), f.description);
+            }
+            None
+        }
+    };
+    v.into_result()?;
+    match (org, head_snils) {
+        (Some(org), Some(head_snils)) => Ok(RegistrationStatement { org, head_snils }),
+        _ => {
+            let mut v = Violations::new();
+            v.add("statement", "is incomplete");
+            Err(v)
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -233,5 +324,37 @@ mod tests {
             ..ip
         };
         assert_eq!(wrong.validate().unwrap_err().0[0].field, "ogrn");
+    }
+
+    #[test]
+    fn registration_statements() {
+        let good = r#"{"format":"ORGADM_ORG_REGISTRATION_1","ogrn":"1037800000017","inn":"7810010017","kpp":"781001001","full_name":"ООО Ромашка","short_name":"Ромашка","address":"СПб","head_snils":"123-456-789 64"}"#;
+        let st = parse_registration(good.as_bytes(), 7).unwrap();
+        assert_eq!(st.head_snils, "12345678964");
+        assert_eq!(st.org.head_oid, 7);
+        assert_eq!(st.org.kpp.as_deref(), Some("781001001"));
+        assert!(!st.org.consumer && !st.org.vendor);
+        let fields = |b: &[u8]| -> Vec<String> {
+            parse_registration(b, 7)
+                .unwrap_err()
+                .0
+                .into_iter()
+                .map(|f| f.field)
+                .collect()
+        };
+        let extra = br#"{"format":"ORGADM_ORG_REGISTRATION_1","ogrn":"1037800000017","inn":"7810010017","kpp":"781001001","full_name":"x","short_name":"x","address":"x","head_snils":"12345678964","vendor":"true"}"#;
+        assert_eq!(fields(extra), ["statement"]);
+        assert_eq!(fields(b"not json"), ["statement"]);
+        let bad = br#"{"format":"V2","ogrn":"1037800000018","inn":"7810010017","kpp":"1","full_name":"","short_name":"x","address":"x","head_snils":"12345678965"}"#;
+        assert_eq!(
+            fields(bad),
+            [
+                "statement.format",
+                "statement.head_snils",
+                "statement.full_name",
+                "statement.ogrn",
+                "statement.kpp"
+            ]
+        );
     }
 }

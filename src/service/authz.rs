@@ -102,6 +102,23 @@ pub fn register_organization(caller: &Caller) -> Result<Allowed, ServiceError> {
     }
 }
 
+/// Registration of an organisation by its head with a КЭП: a portal acting for that person
+/// (whether the certificate names them is the signature check's business). Returns the person.
+pub fn register_organization_signed(caller: &Caller) -> Result<(Allowed, i64), ServiceError> {
+    match caller.role {
+        Role::Portal => Ok((
+            Allowed {
+                rule: "head with КЭП",
+            },
+            acting_person(caller)?,
+        )),
+        _ => deny(
+            caller,
+            "register an organisation with a КЭП (a portal acting for its head does)",
+        ),
+    }
+}
+
 fn bound_to(caller: &Caller, org: i64) -> bool {
     caller.organization_oid == Some(org)
 }
@@ -210,6 +227,38 @@ pub fn draft_power_of_attorney(
             "only the organisation's head may issue its powers of attorney",
         )),
         _ => deny(caller, "draft powers of attorney"),
+    }
+}
+
+/// Revoking a signed power of attorney: the principal organisation's head, through a portal.
+/// (The issuer of a re-delegated one would too; orgadm neither issues nor imports those.)
+pub fn revoke_power_of_attorney(
+    caller: &Caller,
+    org: &Organization,
+) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Portal if acting_person(caller)? == org.head_oid => allow("head"),
+        Role::Portal => Err(ServiceError::denied(
+            "NOT_HEAD",
+            "only the organisation's head may revoke its powers of attorney",
+        )),
+        _ => deny(caller, "revoke powers of attorney"),
+    }
+}
+
+/// Importing a power of attorney issued elsewhere: the operator, or the principal's head.
+pub fn import_power_of_attorney(
+    caller: &Caller,
+    org: &Organization,
+) -> Result<Allowed, ServiceError> {
+    match caller.role {
+        Role::Operator => allow("operator"),
+        Role::Portal if acting_person(caller)? == org.head_oid => allow("head"),
+        Role::Portal => Err(ServiceError::denied(
+            "NOT_HEAD",
+            "only the principal organisation's head may import its powers of attorney",
+        )),
+        _ => deny(caller, "import powers of attorney"),
     }
 }
 

@@ -15,12 +15,16 @@ pub mod idempotency;
 pub mod invitations;
 pub mod key_use;
 pub mod organizations;
+pub mod organizations_signed;
 pub mod outbox;
 pub mod persons;
 pub mod poa;
 pub mod poa_drafts;
+pub mod poa_import;
+pub mod poa_revoke;
 pub mod poa_sign;
 pub mod powers;
+pub mod signer;
 pub mod systems;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};

@@ -1,5 +1,6 @@
-//! Organisation use cases (the operator's registration path; КЭП registration comes with
-//! powers of attorney).
+//! Organisation use cases: the operator's registration path, reads and updates. Registration by
+//! the head with a КЭП is in `organizations_signed.rs`; both create through
+//! [`create_organization`].
 
 use crate::domain::caller::Caller;
 use crate::domain::organization::{
@@ -45,7 +46,7 @@ fn ogrn_taken() -> ServiceError {
 }
 
 /// The head must exist and hold a confirmed account.
-fn check_head(
+pub(super) fn check_head(
     conn: &mut DbConnection,
     head_oid: i64,
 ) -> Result<crate::domain::person::Person, ServiceError> {
@@ -62,6 +63,102 @@ fn check_head(
     Ok(head)
 }
 
+/// A signed registration's evidence, stored with the organisation.
+pub(super) struct SignedRegistration<'a> {
+    pub statement: &'a [u8],
+    pub checked: &'a super::signer::Checked,
+}
+
+/// What creating an organisation needs beyond the connection, the capability and the caller.
+pub(super) struct Creation<'a> {
+    /// The idempotency operation (and the audit action).
+    pub op: &'static str,
+    pub request_id: Option<&'a str>,
+    pub fingerprint: &'a [u8],
+    pub org: &'a NewOrganization,
+    pub signed: Option<SignedRegistration<'a>>,
+}
+
+/// Creates an organisation inside the caller's write transaction, the one way both registration
+/// paths take: replays an earlier identical request, claims the request id, checks the head is
+/// confirmed and the OGRN free, takes an OID, inserts the organisation, starts its audit chain,
+/// makes the head its first employee with the built-in access groups, keeps a signed
+/// registration's statement and signature, and appends the audit event.
+pub(super) fn create_organization(
+    c: &mut DbConnection,
+    allowed: &authz::Allowed,
+    caller: &Caller,
+    k: Creation<'_>,
+    now: chrono::NaiveDateTime,
+) -> Result<Organization, ServiceError> {
+    let rid = k.request_id;
+    if let Some(id) = idempotency::replayed(c, caller, k.op, rid, k.fingerprint)? {
+        let oid = id
+            .parse::<i64>()
+            .map_err(|_| ServiceError::Internal("bad idempotency record".into()))?;
+        return storage::organizations::get(c, oid)?
+            .ok_or_else(|| ServiceError::not_found("organization", oid));
+    }
+    idempotency::claim(c, caller, k.op, rid, k.fingerprint, now)?;
+    let o = k.org;
+    let head = check_head(c, o.head_oid)?;
+    if o.kind == OrgKind::IndividualEntrepreneur {
+        if let Some(inn) = &head.inn {
+            if inn != &o.inn {
+                return Err(ServiceError::invalid(
+                    "inn",
+                    "an individual entrepreneur's INN must be the head's personal INN",
+                ));
+            }
+        }
+    }
+    if storage::organizations::find_by_ogrn(c, &o.ogrn)?.is_some() {
+        return Err(ogrn_taken());
+    }
+    let oid = storage::next_oid(c)?;
+    let org = storage::organizations::insert(c, oid, o, now).map_err(|e| match e {
+        StorageError::UniqueViolation(m) if m.contains("ogrn") => ogrn_taken(),
+        other => other.into(),
+    })?;
+    storage::audit::create_chain(c, oid, now)?;
+    // The head is the first employee; the built-in access groups exist from the start.
+    storage::employees::start_organization(c, oid, o.head_oid, now)?;
+    idempotency::complete(c, caller, k.op, rid, &oid.to_string())?;
+    let mut details = serde_json::json!({
+        "kind": org.kind.as_str(), "ogrn": org.ogrn, "inn": org.inn,
+        "short_name": org.short_name, "head_oid": org.head_oid,
+        "consumer": org.consumer, "vendor": org.vendor,
+    });
+    if let Some(s) = &k.signed {
+        storage::organizations::insert_registration(
+            c,
+            oid,
+            s.statement,
+            &s.checked.signature,
+            &s.checked.certificate,
+            s.checked.signing_time,
+            now,
+        )?;
+        details["signature"] = s.checked.audit_details();
+        details["statement_streebog256"] =
+            hex::encode(crate::crypto::streebog::streebog256(s.statement)).into();
+    }
+    audit_log::append(
+        c,
+        allowed,
+        caller,
+        EventSpec {
+            chain: oid,
+            action: k.op,
+            target_type: "organization",
+            target_id: oid.to_string(),
+            details,
+        },
+        now,
+    )?;
+    Ok(org)
+}
+
 impl Core {
     pub async fn register_organization(
         &self,
@@ -75,59 +172,19 @@ impl Core {
         self.db
             .write(move |c| {
                 let now = clock.now();
-                let rid = cmd.request_id.as_deref();
-                if let Some(id) =
-                    idempotency::replayed(c, &caller, "organization.register", rid, &fp)?
-                {
-                    let oid = id
-                        .parse::<i64>()
-                        .map_err(|_| ServiceError::Internal("bad idempotency record".into()))?;
-                    return storage::organizations::get(c, oid)?
-                        .ok_or_else(|| ServiceError::not_found("organization", oid));
-                }
-                idempotency::claim(c, &caller, "organization.register", rid, &fp, now)?;
-                let o = &cmd.org;
-                let head = check_head(c, o.head_oid)?;
-                if o.kind == OrgKind::IndividualEntrepreneur {
-                    if let Some(inn) = &head.inn {
-                        if inn != &o.inn {
-                            return Err(ServiceError::invalid(
-                                "inn",
-                                "an individual entrepreneur's INN must be the head's personal INN",
-                            ));
-                        }
-                    }
-                }
-                if storage::organizations::find_by_ogrn(c, &o.ogrn)?.is_some() {
-                    return Err(ogrn_taken());
-                }
-                let oid = storage::next_oid(c)?;
-                let org = storage::organizations::insert(c, oid, o, now).map_err(|e| match e {
-                    StorageError::UniqueViolation(m) if m.contains("ogrn") => ogrn_taken(),
-                    other => other.into(),
-                })?;
-                storage::audit::create_chain(c, oid, now)?;
-                // The head is the first employee; the built-in access groups exist from the start.
-                storage::employees::start_organization(c, oid, o.head_oid, now)?;
-                idempotency::complete(c, &caller, "organization.register", rid, &oid.to_string())?;
-                audit_log::append(
+                create_organization(
                     c,
                     &allowed,
                     &caller,
-                    EventSpec {
-                        chain: oid,
-                        action: "organization.register",
-                        target_type: "organization",
-                        target_id: oid.to_string(),
-                        details: serde_json::json!({
-                            "kind": org.kind.as_str(), "ogrn": org.ogrn, "inn": org.inn,
-                            "short_name": org.short_name, "head_oid": org.head_oid,
-                            "consumer": org.consumer, "vendor": org.vendor,
-                        }),
+                    Creation {
+                        op: "organization.register",
+                        request_id: cmd.request_id.as_deref(),
+                        fingerprint: &fp,
+                        org: &cmd.org,
+                        signed: None,
                     },
                     now,
-                )?;
-                Ok(org)
+                )
             })
             .await
     }

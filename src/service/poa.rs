@@ -37,6 +37,8 @@ pub struct PoaView {
 pub struct DocumentFile {
     pub file_name: String,
     pub content: Vec<u8>,
+    /// The detached signature stored with it (DER), if signed.
+    pub signature: Option<Vec<u8>>,
 }
 
 /// The public page where anyone checks a power of attorney's status (`СведСист`).
@@ -108,9 +110,11 @@ impl Core {
                 authz::read_power_of_attorney(&caller, &org, p.representative_person_oid)?;
                 let content = storage::poa::document(c, &number)?
                     .ok_or_else(|| ServiceError::not_found("power_of_attorney", &number))?;
+                let signature = storage::poa_signed::signature(c, &number)?;
                 Ok(DocumentFile {
                     file_name: p.file_name(),
                     content,
+                    signature,
                 })
             })
             .await

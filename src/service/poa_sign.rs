@@ -4,10 +4,6 @@
 //! the document's principal and head. Verification runs on a blocking thread outside the write
 //! transaction; the write re-checks the draft's version, so a draft edited meanwhile is refused.
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-
-use crate::crypto::cert::Certificate;
-use crate::crypto::{CryptoError, cms};
 use crate::domain::caller::Caller;
 use crate::domain::person::Person;
 use crate::domain::poa::StoredState;
@@ -16,107 +12,37 @@ use crate::storage;
 use super::audit_log::{self, EventSpec};
 use super::error::ServiceError;
 use super::poa::{PoaView, org_of};
+use super::signer::{self, ExpectedSigner, Refusal, ValidAt};
 use super::{Core, authz, parse_etag};
 
-/// How far in the future a signing time may be (clocks differ).
-const SIGNING_TIME_SKEW: Duration = Duration::minutes(5);
-
-fn refused(reason: &'static str, number: &str, message: impl Into<String>) -> ServiceError {
+pub(super) fn refused(
+    reason: &'static str,
+    number: &str,
+    message: impl Into<String>,
+) -> ServiceError {
     ServiceError::precondition(reason, format!("power_of_attorney/{number}"), message)
 }
 
-/// Crypto outcomes as service errors: undecodable input is a bad argument, the rest are refusals
-/// that name the check.
-fn crypto_refusal(number: &str, e: CryptoError) -> ServiceError {
-    let reason = match &e {
-        CryptoError::Malformed(_) => {
-            return ServiceError::invalid("signature", format!("is not a CMS signature: {e}"));
-        }
-        CryptoError::BadSignature(_) => "SIGNATURE_INVALID",
-        CryptoError::Untrusted(_) => "CERTIFICATE_UNTRUSTED",
-        CryptoError::Expired(_) | CryptoError::NotYetValid(_) => "CERTIFICATE_NOT_VALID",
-        CryptoError::Revoked(_) => "CERTIFICATE_REVOKED",
-        CryptoError::KeyUsage(_) => "CERTIFICATE_KEY_USAGE",
-    };
-    refused(reason, number, e.to_string())
+/// A refused signature as a service error: undecodable input is a bad argument on `field`, the
+/// rest are refusals that name the check.
+pub(super) fn signature_refused(field: &str, number: &str, r: Refusal) -> ServiceError {
+    if r.is_malformed() {
+        return ServiceError::invalid(field, format!("is not a CMS signature: {}", r.message));
+    }
+    refused(r.reason, number, r.message)
 }
 
-fn digits(s: &str) -> String {
-    s.chars().filter(char::is_ascii_digit).collect()
-}
-
-fn same_name(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        s.split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_lowercase()
-            .replace('ё', "е")
-    };
-    norm(a) == norm(b)
-}
-
-/// The signer must be the organisation's head, as the document names them: OGRN and INNLE of the
-/// principal, SNILS, personal INN (when both have one), surname and given name (with patronymic).
-fn match_signer(
-    number: &str,
-    cert: &Certificate,
-    org_ogrn: &str,
-    org_inn: &str,
-    head: &Person,
-) -> Result<(), ServiceError> {
-    let q = cert.qualified_attributes();
-    let mismatch = |what: &str| {
-        refused(
-            "SIGNER_MISMATCH",
-            number,
-            format!(
-                "the signer's certificate ({}) does not match the document: {what}",
-                cert.describe()
-            ),
-        )
-    };
-    if q.ogrn.as_deref() != Some(org_ogrn) {
-        return Err(mismatch("its OGRN is not the principal's"));
-    }
-    if q.innle.as_deref() != Some(org_inn) {
-        return Err(mismatch("its INNLE is not the principal's INN"));
-    }
-    let head_snils = head.snils.as_deref().map(digits);
-    if q.snils.as_deref().map(digits).is_none() || q.snils.as_deref().map(digits) != head_snils {
-        return Err(mismatch("its SNILS is not the head's"));
-    }
-    if let (Some(a), Some(b)) = (q.inn.as_deref(), head.inn.as_deref()) {
-        if a != b {
-            return Err(mismatch("its personal INN is not the head's"));
-        }
-    }
-    let given = match &head.patronymic {
-        Some(p) => format!("{} {p}", head.given_name),
-        None => head.given_name.clone(),
-    };
-    if !q
-        .surname
-        .as_deref()
-        .is_some_and(|s| same_name(s, &head.surname))
-        || !q
-            .given_name
-            .as_deref()
-            .is_some_and(|g| same_name(g, &given))
-    {
-        return Err(mismatch("its surname or given name is not the head's"));
-    }
-    Ok(())
-}
-
-/// What the verification established.
-struct Checked {
-    signature: Vec<u8>,
-    certificate: Vec<u8>,
-    signing_time: Option<NaiveDateTime>,
-    describe: String,
-    serial: String,
-    has_timestamp: bool,
+/// The head as a power of attorney's signer must be: of the principal, named as stored.
+pub(super) fn expected_head(ogrn: &str, inn: &str, head: &Person) -> ExpectedSigner {
+    ExpectedSigner::new(
+        ogrn,
+        inn,
+        head.snils.as_deref().unwrap_or(""),
+        head.inn.as_deref(),
+        &head.surname,
+        &head.given_name,
+        head.patronymic.as_deref(),
+    )
 }
 
 impl Core {
@@ -142,7 +68,7 @@ impl Core {
         // Read and verify outside the write transaction (verification is CPU work).
         let c2 = caller.clone();
         let n2 = number.clone();
-        let checked = self
+        let (checked, read) = self
             .db
             .read(move |c| {
                 let p = storage::poa::get(c, &n2)?
@@ -166,58 +92,58 @@ impl Core {
                     .ok_or_else(|| ServiceError::not_found("person", org.head_oid))?;
                 let document = storage::poa::document(c, &n2)?
                     .ok_or_else(|| ServiceError::not_found("power_of_attorney", &n2))?;
-                let der =
-                    cms::decode_signature_input(&signature).map_err(|e| crypto_refusal(&n2, e))?;
-                let v = cms::verify_detached(&der, &document, &[])
-                    .map_err(|e| crypto_refusal(&n2, e))?;
-                let now_utc: DateTime<Utc> = now.and_utc();
-                let at = v.signing_time.unwrap_or(now_utc);
-                if at > now_utc + SIGNING_TIME_SKEW {
-                    return Err(refused(
-                        "SIGNING_TIME_IN_FUTURE",
-                        &n2,
-                        format!("the signing time {at} is in the future"),
-                    ));
-                }
-                v.signer
-                    .check_signing_usage()
-                    .map_err(|e| crypto_refusal(&n2, e))?;
-                trust
-                    .verify_chain(&v.signer, &v.certificates, at)
-                    .map_err(|e| crypto_refusal(&n2, e))?;
-                match_signer(&n2, &v.signer, &org.ogrn, &org.inn, &head)?;
-                Ok(Checked {
-                    signature: der,
-                    certificate: v.signer.der().to_vec(),
-                    signing_time: v.signing_time.map(|t| t.naive_utc()),
-                    describe: v.signer.describe(),
-                    serial: v.signer.serial_hex(),
-                    has_timestamp: v.has_timestamp,
-                })
+                let checked = signer::verify(
+                    &trust,
+                    now,
+                    &signature,
+                    &document,
+                    &expected_head(&org.ogrn, &org.inn, &head),
+                    ValidAt::SigningTime,
+                )
+                .map_err(|r| signature_refused("signature", &n2, r))?;
+                Ok((checked, p))
             })
             .await?;
         let clock = self.clock.clone();
         let caller = caller.clone();
+        // The write transaction is short (SQLite serialises writers; PostgreSQL the chain
+        // head): the organisation for the access check, the conditional update that re-checks
+        // version and state, the signature row, the audit event. The draft read above is the
+        // value returned, moved to its new state.
         let (poa, now) = self
             .db
             .write(move |c| {
                 let now = clock.now();
-                let current = storage::poa::get(c, &number)?
-                    .ok_or_else(|| ServiceError::not_found("power_of_attorney", &number))?;
-                let org = org_of(c, current.organization_oid)?;
+                let org = org_of(c, read.organization_oid)?;
                 let allowed = authz::draft_power_of_attorney(&caller, &org)?;
-                if current.version != version {
-                    return Err(ServiceError::stale_etag("power of attorney"));
-                }
-                let p = storage::poa::sign(
+                let signed = storage::poa::sign(
                     c,
-                    &current,
+                    &number,
+                    version,
                     &checked.signature,
                     &checked.certificate,
                     checked.signing_time,
                     now,
-                )?
-                .ok_or_else(|| ServiceError::stale_etag("power of attorney"))?;
+                )?;
+                if !signed {
+                    // Changed meanwhile: say how.
+                    return Err(match storage::poa::get(c, &number)? {
+                        Some(p) if p.stored_state != StoredState::Draft => refused(
+                            "NOT_A_DRAFT",
+                            &number,
+                            format!(
+                                "only a draft can be signed; this one is {}",
+                                p.stored_state.as_str()
+                            ),
+                        ),
+                        Some(_) => ServiceError::stale_etag("power of attorney"),
+                        None => ServiceError::not_found("power_of_attorney", &number),
+                    });
+                }
+                let mut p = read.clone();
+                p.stored_state = StoredState::Signed;
+                p.version = version + 1;
+                p.updated_at = now;
                 audit_log::append(
                     c,
                     &allowed,
@@ -227,13 +153,7 @@ impl Core {
                         action: "poa.sign",
                         target_type: "power_of_attorney",
                         target_id: p.number.clone(),
-                        details: serde_json::json!({
-                            "signer": checked.describe, "certificate_serial": checked.serial,
-                            "signing_time": checked.signing_time.map(|t| t.to_string()),
-                            "cades_t": checked.has_timestamp,
-                            "signature_streebog256": hex::encode(
-                                crate::crypto::streebog::streebog256(&checked.signature)),
-                        }),
+                        details: checked.audit_details(),
                     },
                     now,
                 )?;

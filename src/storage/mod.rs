@@ -12,6 +12,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod persons;
 pub mod poa;
+pub mod poa_signed;
 pub mod powers;
 pub mod schema;
 pub mod systems;

@@ -172,3 +172,27 @@ pub fn search(
         .map(OrgRow::into_domain)
         .collect()
 }
+
+/// Keeps the signed registration statement of an organisation its head registered with a КЭП.
+pub fn insert_registration(
+    conn: &mut DbConnection,
+    oid: i64,
+    statement: &[u8],
+    signature: &[u8],
+    signer_certificate: &[u8],
+    signing_time: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<(), StorageError> {
+    use super::schema::organization_registrations as r;
+    diesel::insert_into(r::table)
+        .values((
+            r::organization_oid.eq(oid),
+            r::statement.eq(statement),
+            r::signature.eq(signature),
+            r::signer_certificate.eq(signer_certificate),
+            r::signing_time.eq(signing_time),
+            r::registered_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -93,7 +93,7 @@ fn load_powers_of(
     Ok(by_number)
 }
 
-fn replace_powers(
+pub(super) fn replace_powers(
     conn: &mut DbConnection,
     number: &str,
     powers: &[PowerGrant],
@@ -315,41 +315,43 @@ pub fn revoked_at(
 }
 
 /// Records the head's signature and marks the draft signed, if it is still the given version
-/// and a draft. None when it is not.
+/// and a draft: true when it did. Reads nothing back (the caller knows the row), so the write
+/// transaction stays short.
 pub fn sign(
     conn: &mut DbConnection,
-    current: &PowerOfAttorney,
+    number: &str,
+    version: i64,
     signature: &[u8],
     signer_certificate: &[u8],
     signing_time: Option<NaiveDateTime>,
     now: NaiveDateTime,
-) -> Result<Option<PowerOfAttorney>, StorageError> {
+) -> Result<bool, StorageError> {
     use super::schema::poa_signatures;
     let n = diesel::update(
         poa::table
-            .filter(poa::number.eq(&current.number))
-            .filter(poa::version.eq(current.version))
+            .filter(poa::number.eq(number))
+            .filter(poa::version.eq(version))
             .filter(poa::state.eq(StoredState::Draft.as_str())),
     )
     .set((
         poa::state.eq(StoredState::Signed.as_str()),
         poa::updated_at.eq(now),
-        poa::version.eq(current.version + 1),
+        poa::version.eq(version + 1),
     ))
     .execute(conn)?;
     if n == 0 {
-        return Ok(None);
+        return Ok(false);
     }
     diesel::insert_into(poa_signatures::table)
         .values((
-            poa_signatures::number.eq(&current.number),
+            poa_signatures::number.eq(number),
             poa_signatures::signature.eq(signature),
             poa_signatures::signer_certificate.eq(signer_certificate),
             poa_signatures::signing_time.eq(signing_time),
             poa_signatures::signed_at.eq(now),
         ))
         .execute(conn)?;
-    get(conn, &current.number)
+    Ok(true)
 }
 
 /// The signed power of attorney of `org` that grants `person` the power (for the information

@@ -333,3 +333,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     api_keys
 );
+
+diesel::table! {
+    organization_registrations (organization_oid) {
+        organization_oid -> BigInt,
+        statement -> Binary,
+        signature -> Binary,
+        signer_certificate -> Binary,
+        signing_time -> Nullable<Timestamp>,
+        registered_at -> Timestamp,
+    }
+}

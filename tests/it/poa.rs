@@ -42,7 +42,7 @@ async fn world(s: &TestServer) -> World {
     }
 }
 
-fn contents(rep: i64) -> pb::DraftContents {
+pub(crate) fn contents(rep: i64) -> pb::DraftContents {
     pb::DraftContents {
         internal_number: "42/2026".into(),
         representative_person_oid: rep,
@@ -65,7 +65,7 @@ fn contents(rep: i64) -> pb::DraftContents {
     }
 }
 
-fn xmllint_accepts(doc: &[u8]) -> Option<bool> {
+pub(crate) fn xmllint_accepts(doc: &[u8]) -> Option<bool> {
     let ok = std::process::Command::new("xmllint")
         .arg("--version")
         .output()
@@ -528,7 +528,7 @@ async fn only_the_head_drafts_and_parties_read(s: &TestServer) {
 
 // ---- signing with the test PKI (tests/fixtures/pki, made by OpenSSL's GOST engine) ----
 
-fn pki(
+pub(crate) fn pki(
     name: &str,
 ) -> (
     orgadm::crypto::gost3410::PrivateKey,
@@ -546,7 +546,7 @@ fn pki(
     (key, cert)
 }
 
-fn sign_as(name: &str, content: &[u8]) -> Vec<u8> {
+pub(crate) fn sign_as(name: &str, content: &[u8]) -> Vec<u8> {
     let (key, cert) = pki(name);
     let at = chrono::DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z")
         .unwrap()
@@ -822,7 +822,7 @@ async fn head_signs_and_the_state_follows_the_clock(s: &TestServer) {
 }
 
 /// A detached CMS signature made by OpenSSL's GOST engine, or None (with a message) without it.
-fn openssl_sign(name: &str, content: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn openssl_sign(name: &str, content: &[u8]) -> Option<Vec<u8>> {
     let engine = std::process::Command::new("openssl")
         .args(["engine", "gost"])
         .env("OPENSSL_CONF", "/dev/null")

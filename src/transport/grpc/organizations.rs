@@ -4,7 +4,8 @@ use tonic::{Request, Response, Status};
 
 use super::auth::caller;
 use super::pb::{self, organization_service_server::OrganizationService};
-use crate::service::{Core, ServiceError};
+use crate::service::organizations_signed::RegisterWithSignature;
+use crate::service::{Core, ServiceError, idempotency};
 
 pub struct OrganizationApi {
     pub core: Core,
@@ -20,6 +21,29 @@ impl OrganizationService for OrganizationApi {
         let cmd = req.into_inner().try_into()?;
         Ok(Response::new(
             self.core.register_organization(&caller, cmd).await?.into(),
+        ))
+    }
+
+    async fn register_with_signature(
+        &self,
+        req: Request<pb::RegisterWithSignatureRequest>,
+    ) -> Result<Response<pb::Organization>, Status> {
+        let caller = caller(&req)?;
+        let pb::RegisterWithSignatureRequest {
+            request_id,
+            statement,
+            signature,
+        } = req.into_inner();
+        let cmd = RegisterWithSignature {
+            request_id: idempotency::parse_request_id(&request_id)?,
+            statement,
+            signature,
+        };
+        Ok(Response::new(
+            self.core
+                .register_with_signature(&caller, cmd)
+                .await?
+                .into(),
         ))
     }
 

@@ -7,8 +7,9 @@ use super::auth::caller;
 use super::convert::timestamp;
 use super::pb::{self, power_of_attorney_service_server::PowerOfAttorneyService};
 use crate::domain::poa::{DraftFields, DraftInput, IdentityDocumentInput, PoaState, Redelegation};
-use crate::service::poa::{IsAuthorised, ListPoas, PoaView};
+use crate::service::poa::{DocumentFile, IsAuthorised, ListPoas, PoaView};
 use crate::service::poa_drafts::{CreateDraft, UpdateDraft};
+use crate::service::poa_import::{ImportOutcome, ImportProblem};
 use crate::service::{Core, ServiceError, etag, idempotency};
 
 pub struct PoaApi {
@@ -141,8 +142,110 @@ impl From<PoaView> for pb::PowerOfAttorney {
     }
 }
 
+impl From<DocumentFile> for pb::Document {
+    fn from(d: DocumentFile) -> Self {
+        pb::Document {
+            streebog256_hex: hex::encode(crate::crypto::streebog::streebog256(&d.content)),
+            file_name: d.file_name,
+            content: d.content,
+            signature: d.signature.unwrap_or_default(),
+        }
+    }
+}
+
+impl From<ImportProblem> for pb::ImportProblem {
+    fn from(p: ImportProblem) -> Self {
+        pb::ImportProblem {
+            reason: p.reason,
+            field: p.field,
+            line: p.line.map_or(0, |l| i32::try_from(l).unwrap_or(i32::MAX)),
+            message: p.message,
+        }
+    }
+}
+
+impl From<ImportOutcome> for pb::ImportDocumentResponse {
+    fn from(o: ImportOutcome) -> Self {
+        let (verdict, problems, poa) = match o {
+            ImportOutcome::Valid(v) => (pb::ImportVerdict::Valid, vec![], Some((*v).into())),
+            ImportOutcome::Invalid(p) => (pb::ImportVerdict::Invalid, p, None),
+            ImportOutcome::CannotValidate(p) => (pb::ImportVerdict::CannotValidate, p, None),
+        };
+        pb::ImportDocumentResponse {
+            verdict: verdict as i32,
+            problems: problems.into_iter().map(Into::into).collect(),
+            power_of_attorney: poa,
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl PowerOfAttorneyService for PoaApi {
+    async fn prepare_revocation(
+        &self,
+        req: Request<pb::PrepareRevocationRequest>,
+    ) -> Result<Response<pb::Document>, Status> {
+        let caller = caller(&req)?;
+        let pb::PrepareRevocationRequest { number, reason } = req.into_inner();
+        let number = number_in(&number)?;
+        let reason = (!reason.trim().is_empty()).then(|| reason.trim().to_owned());
+        Ok(Response::new(
+            self.core
+                .prepare_revocation(&caller, number, reason)
+                .await?
+                .into(),
+        ))
+    }
+
+    async fn submit_revocation(
+        &self,
+        req: Request<pb::SubmitRevocationRequest>,
+    ) -> Result<Response<pb::PowerOfAttorney>, Status> {
+        let caller = caller(&req)?;
+        let pb::SubmitRevocationRequest {
+            number,
+            statement,
+            signature,
+        } = req.into_inner();
+        let number = number_in(&number)?;
+        Ok(Response::new(
+            self.core
+                .submit_revocation(&caller, number, statement, signature)
+                .await?
+                .into(),
+        ))
+    }
+
+    async fn get_revocation(
+        &self,
+        req: Request<pb::GetRevocationRequest>,
+    ) -> Result<Response<pb::Document>, Status> {
+        let caller = caller(&req)?;
+        let pb::GetRevocationRequest { number } = req.into_inner();
+        let d = self
+            .core
+            .get_revocation(&caller, number_in(&number)?)
+            .await?;
+        Ok(Response::new(d.into()))
+    }
+
+    async fn import_document(
+        &self,
+        req: Request<pb::ImportDocumentRequest>,
+    ) -> Result<Response<pb::ImportDocumentResponse>, Status> {
+        let caller = caller(&req)?;
+        let pb::ImportDocumentRequest {
+            document,
+            signature,
+        } = req.into_inner();
+        Ok(Response::new(
+            self.core
+                .import_document(&caller, document, signature)
+                .await?
+                .into(),
+        ))
+    }
+
     async fn create_draft(
         &self,
         req: Request<pb::CreateDraftRequest>,
@@ -206,11 +309,7 @@ impl PowerOfAttorneyService for PoaApi {
         let caller = caller(&req)?;
         let pb::GetDocumentRequest { number } = req.into_inner();
         let d = self.core.get_document(&caller, number_in(&number)?).await?;
-        Ok(Response::new(pb::Document {
-            streebog256_hex: hex::encode(crate::crypto::streebog::streebog256(&d.content)),
-            file_name: d.file_name,
-            content: d.content,
-        }))
+        Ok(Response::new(d.into()))
     }
 
     async fn submit_signature(

@@ -42,6 +42,18 @@ pub fn router(core: Core, ready: Readiness) -> Router {
             "/v1/powers-of-attorney/{number}/document",
             get(poa::download_document),
         )
+        .route(
+            "/v1/powers-of-attorney/{number}/document.sig",
+            get(poa::download_document_signature),
+        )
+        .route(
+            "/v1/powers-of-attorney/{number}/revocation",
+            get(poa::download_revocation),
+        )
+        .route(
+            "/v1/powers-of-attorney/{number}/revocation.sig",
+            get(poa::download_revocation_signature),
+        )
         .with_state(HttpState { core, ready })
 }
 

@@ -112,13 +112,16 @@ pub async fn check_status(
     }
 }
 
-/// `GET /v1/powers-of-attorney/{number}/document`: the exact bytes, with the same credentials as
-/// gRPC (`authorization: Bearer …`, and `x-orgadm-person` for portals).
-pub async fn download_document(
-    State(st): State<HttpState>,
-    Path(number): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+/// Which stored file a download asks for.
+#[derive(Debug, Clone, Copy)]
+enum Download {
+    Document,
+    DocumentSignature,
+    Revocation,
+    RevocationSignature,
+}
+
+async fn download(st: HttpState, number: String, headers: HeaderMap, what: Download) -> Response {
     let caller = match super::authenticate(&st.core, &headers).await {
         Ok(c) => c,
         Err(e) => return http_error(e),
@@ -129,23 +132,77 @@ pub async fn download_document(
             "must be a НомДовер (a UUID)",
         ));
     };
-    match st
-        .core
-        .get_document(&caller, number.hyphenated().to_string())
-        .await
-    {
-        Ok(d) => (
-            StatusCode::OK,
-            [
-                (header::CONTENT_TYPE, "application/xml".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{}\"", d.file_name),
-                ),
-            ],
-            d.content,
-        )
-            .into_response(),
-        Err(e) => http_error(e),
-    }
+    let number = number.hyphenated().to_string();
+    let file = match what {
+        Download::Document | Download::DocumentSignature => {
+            st.core.get_document(&caller, number.clone()).await
+        }
+        Download::Revocation | Download::RevocationSignature => {
+            st.core.get_revocation(&caller, number.clone()).await
+        }
+    };
+    let d = match file {
+        Ok(d) => d,
+        Err(e) => return http_error(e),
+    };
+    let (content_type, name, body) = match what {
+        Download::Document | Download::Revocation => ("application/xml", d.file_name, d.content),
+        Download::DocumentSignature | Download::RevocationSignature => match d.signature {
+            Some(sig) => (
+                "application/pkcs7-signature",
+                format!("{}.sig", d.file_name),
+                sig,
+            ),
+            None => return http_error(ServiceError::not_found("signature", number)),
+        },
+    };
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /v1/powers-of-attorney/{number}/document`: the exact bytes, with the same credentials as
+/// gRPC (`authorization: Bearer …`, and `x-orgadm-person` for portals).
+pub async fn download_document(
+    State(st): State<HttpState>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    download(st, number, headers, Download::Document).await
+}
+
+/// `GET /v1/powers-of-attorney/{number}/document.sig`: its stored detached signature (DER).
+pub async fn download_document_signature(
+    State(st): State<HttpState>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    download(st, number, headers, Download::DocumentSignature).await
+}
+
+/// `GET /v1/powers-of-attorney/{number}/revocation`: the signed revocation statement's bytes.
+pub async fn download_revocation(
+    State(st): State<HttpState>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    download(st, number, headers, Download::Revocation).await
+}
+
+/// `GET /v1/powers-of-attorney/{number}/revocation.sig`: its detached signature (DER).
+pub async fn download_revocation_signature(
+    State(st): State<HttpState>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    download(st, number, headers, Download::RevocationSignature).await
 }
