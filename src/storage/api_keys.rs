@@ -3,13 +3,14 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{Binary, Bool, Date, Nullable, Text};
 
 use super::schema::api_keys;
 use super::{DbConnection, StorageError};
 use crate::domain::api_key::{ApiKey, KeyFacts, KeyState};
 use crate::domain::power::API_KEY_POWER;
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = api_keys)]
 struct KeyRow {
     id: String,
@@ -196,79 +197,79 @@ pub fn record_uses(
     Ok(())
 }
 
+#[derive(QueryableByName)]
+struct FactsRow {
+    #[diesel(embed)]
+    key: KeyRow,
+    #[diesel(sql_type = Bool)]
+    system_enabled: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    grant_state: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    holder_state: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    issuer_state: Option<String>,
+    #[diesel(sql_type = Bool)]
+    holder_in_system: bool,
+    #[diesel(sql_type = Bool)]
+    issuer_authorised: bool,
+}
+
+/// One round trip: the key found by any of its candidate hashes, and every fact the rule needs
+/// (`$1`, `$2` hashes; `$3` today's date; `$4` the API-KEY power's code).
+const FACTS_SQL: &str = "SELECT k.id, k.prefix, k.client_id, k.organization_oid, k.holder_oid, \
+ k.issuer_oid, k.poa_number, k.state, k.valid_from, k.valid_until, k.last_used_at, k.created_at, \
+ k.updated_at, k.version, s.api_key_enabled AS system_enabled, \
+ (SELECT g.state FROM system_grants g WHERE g.client_id = k.client_id AND g.consumer_oid = k.organization_oid) AS grant_state, \
+ (SELECT e.state FROM employees e WHERE e.organization_oid = k.organization_oid AND e.person_oid = k.holder_oid) AS holder_state, \
+ (SELECT e.state FROM employees e WHERE e.organization_oid = k.organization_oid AND e.person_oid = k.issuer_oid) AS issuer_state, \
+ EXISTS (SELECT 1 FROM system_members m WHERE m.client_id = k.client_id \
+   AND m.organization_oid = k.organization_oid AND m.person_oid = k.holder_oid) AS holder_in_system, \
+ EXISTS (SELECT 1 FROM powers_of_attorney p JOIN poa_powers pp ON pp.number = p.number \
+   WHERE p.organization_oid = k.organization_oid AND p.representative_person_oid = k.issuer_oid \
+   AND p.state = 'signed' AND p.start_date <= $3 AND p.end_date >= $3 \
+   AND pp.power_code = $4 AND pp.information_system = k.client_id) AS issuer_authorised \
+ FROM api_keys k JOIN information_systems s ON s.client_id = k.client_id \
+ WHERE k.key_hash = $1 OR k.key_hash = $2";
+
 /// The key whose hash is one of `hashes` (one or two: current and previous hash key) and the
 /// facts about it on `today`; None when no key has such a hash.
-///
-/// Six point lookups by primary key or index, each a statically typed diesel query, so both
-/// backends prepare each statement once per connection and reuse it (a hand-written statement
-/// with correlated subqueries would be re-prepared on every call: diesel caches only queries
-/// whose shape it knows at compile time).
 pub fn facts(
     conn: &mut DbConnection,
     hashes: &[[u8; 32]],
     today: NaiveDate,
 ) -> Result<Option<KeyFacts>, StorageError> {
-    use super::schema::{employees, information_systems, system_grants, system_members};
     let (Some(h1), h2) = (hashes.first(), hashes.get(1)) else {
         return Ok(None);
     };
     let h2 = h2.unwrap_or(h1);
-    let Some((row, system_enabled)) = api_keys::table
-        .inner_join(information_systems::table)
-        .filter(
-            api_keys::key_hash
-                .eq(&h1[..])
-                .or(api_keys::key_hash.eq(&h2[..])),
-        )
-        .select((KeyRow::as_select(), information_systems::api_key_enabled))
-        .first::<(KeyRow, bool)>(conn)
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let key = row.into_domain()?;
-    let org = key.organization_oid;
-    let active = |s: Option<String>| s.as_deref() == Some("active");
-    let grant_active = active(
-        system_grants::table
-            .find((&key.client_id, org))
-            .select(system_grants::state)
-            .first::<String>(conn)
+    let row: Option<FactsRow> = match conn {
+        DbConnection::Postgresql(pg) => diesel::sql_query(FACTS_SQL)
+            .bind::<Binary, _>(&h1[..])
+            .bind::<Binary, _>(&h2[..])
+            .bind::<Date, _>(today)
+            .bind::<Text, _>(API_KEY_POWER)
+            .get_result(pg)
             .optional()?,
-    );
-    let mut employee_active = |person: i64| -> Result<bool, StorageError> {
-        Ok(active(
-            employees::table
-                .find((org, person))
-                .select(employees::state)
-                .first::<String>(conn)
-                .optional()?,
-        ))
+        DbConnection::Sqlite(sq) => diesel::sql_query(FACTS_SQL.replace('$', "?"))
+            .bind::<Binary, _>(&h1[..])
+            .bind::<Binary, _>(&h2[..])
+            .bind::<Date, _>(today)
+            .bind::<Text, _>(API_KEY_POWER)
+            .get_result(sq)
+            .optional()?,
     };
-    let holder_active = employee_active(key.holder_oid)?;
-    let issuer_active = employee_active(key.issuer_oid)?;
-    let holder_in_system = system_members::table
-        .find((&key.client_id, org, key.holder_oid))
-        .select(system_members::person_oid)
-        .first::<i64>(conn)
-        .optional()?
-        .is_some();
-    let issuer_authorised = super::poa::granting(
-        conn,
-        org,
-        key.issuer_oid,
-        API_KEY_POWER,
-        &key.client_id,
-        today,
-    )?
-    .is_some();
-    Ok(Some(KeyFacts {
-        key,
-        system_enabled,
-        grant_active,
-        holder_active,
-        holder_in_system,
-        issuer_active,
-        issuer_authorised,
-    }))
+    let active = |s: &Option<String>| s.as_deref() == Some("active");
+    row.map(|r| {
+        Ok(KeyFacts {
+            grant_active: active(&r.grant_state),
+            holder_active: active(&r.holder_state),
+            issuer_active: active(&r.issuer_state),
+            system_enabled: r.system_enabled,
+            holder_in_system: r.holder_in_system,
+            issuer_authorised: r.issuer_authorised,
+            key: r.key.into_domain()?,
+        })
+    })
+    .transpose()
 }
