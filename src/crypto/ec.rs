@@ -102,6 +102,11 @@ where
         }
     }
 
+    /// All entries, window by window.
+    pub(crate) fn points(&self) -> &[Affine<N>] {
+        &self.pts
+    }
+
     #[inline(always)]
     fn entry(&self, window: usize, digit: usize) -> Option<&Affine<N>> {
         if digit == 0 || digit > ENTRIES {
@@ -420,7 +425,7 @@ where
 }
 
 /// Width-w NAF digits of k, least significant first.
-fn wnaf<const N: usize>(k: &Uint<N>, w: u32) -> Vec<i8> {
+pub(crate) fn wnaf<const N: usize>(k: &Uint<N>, w: u32) -> Vec<i8> {
     let mut limbs: Vec<u64> = k.as_words().to_vec();
     limbs.push(0);
     let bits = 64 * N + 1;

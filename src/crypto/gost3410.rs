@@ -252,21 +252,30 @@ where
     let v = MontyForm::new(&v, c.q_params);
     let z1 = MontyForm::new(&s, c.q_params).mul(&v).retrieve();
     let z2 = MontyForm::new(&r, c.q_params).neg().mul(&v).retrieve();
-    let point = ec::double_mul_vartime(c, &z1, &z2, q);
-    if point.is_infinity(c) {
+    // C = z1·P + z2·Q as a fraction x(C) = num/den (den = 0 for the point at infinity)
+    let f = &c.f;
+    let edwards =
+        c.ed.as_ref()
+            .and_then(|ed| Some((ed, ed.double_mul_vartime(f, &z1, &z2, q)?)));
+    let (num, den) = match edwards {
+        Some((ed, point)) => ed.weierstrass_x_fraction(f, &point),
+        None => {
+            let point = ec::double_mul_vartime(c, &z1, &z2, q);
+            (point.x, f.sqr(&point.z))
+        }
+    };
+    if bool::from(f.is_zero(&den)) {
         return Err(CryptoError::BadSignature(
             "signature does not verify".into(),
         ));
     }
-    // x(C) mod q == r  ⇔  X = t·Z² for some t ≡ r (mod q), t < p
-    let f = &c.f;
-    let zz = f.sqr(&point.z);
+    // x(C) mod q == r  ⇔  num = t·den for some t ≡ r (mod q), t < p
     let mut t = r;
     loop {
         if t >= c.p_uint {
             break;
         }
-        if f.mul(&f.from_uint(&t), &zz) == point.x {
+        if f.mul(&f.from_uint(&t), &den) == num {
             return Ok(());
         }
         let (next, carry) = t.adc(qn, crypto_bigint::Limb::ZERO);
@@ -329,9 +338,7 @@ where
     for _ in 0..100 {
         let mut k = random_scalar(c)?;
         let beta = random_field_element(c)?;
-        let mut point = ec::base_mul_ct(c, &k);
-        let x = ec::projective_x_blinded(c, &point, &beta);
-        point.zeroize();
+        let x = base_mul_x_blinded(c, &k, &beta);
         let r = MontyForm::new(&c.f.to_uint(&x), c.q_params);
         let km = MontyForm::new(&Uint::from_words(k), c.q_params);
         k.zeroize();
@@ -355,10 +362,35 @@ where
     Uint<N>: Invertible,
 {
     let beta = random_field_element(c)?;
+    if let Some(ed) = &c.ed {
+        let mut p = ed.base_mul_ct(&c.f, d);
+        let a = ed.to_weierstrass_blinded(&c.f, &p, &beta);
+        p.zeroize();
+        return Ok(a);
+    }
     let mut p = ec::base_mul_ct(c, d);
     let a = ec::projective_to_affine_blinded(c, &p, &beta);
     p.zeroize();
     Ok(a)
+}
+
+/// The affine x of k·P (constant time in k; the one inversion blinded by β); 0 when k·P = ∞.
+/// The twisted Edwards sets compute in their Edwards model, the others in Weierstrass form.
+fn base_mul_x_blinded<const N: usize>(c: &Curve<N>, k: &[u64; N], beta: &Fe<N>) -> Fe<N>
+where
+    Uint<N>: Invertible,
+{
+    if let Some(ed) = &c.ed {
+        let mut p = ed.base_mul_ct(&c.f, k);
+        let x = ed.weierstrass_x_blinded(&c.f, &p, beta);
+        p.zeroize();
+        x
+    } else {
+        let mut p = ec::base_mul_ct(c, k);
+        let x = ec::projective_x_blinded(c, &p, beta);
+        p.zeroize();
+        x
+    }
 }
 
 /// Checks 0 < d < q; returns the limbs.
@@ -595,7 +627,7 @@ impl PrivateKey {
             let k = be_to_uint::<N>(k_be).ok_or_else(|| CryptoError::Malformed("k".into()))?;
             let mut kw = [0u64; N];
             kw.copy_from_slice(k.as_words());
-            let x = ec::projective_x_blinded(c, &ec::base_mul_ct(c, &kw), &c.f.one);
+            let x = base_mul_x_blinded(c, &kw, &c.f.one);
             let r = MontyForm::new(&c.f.to_uint(&x), c.q_params);
             let dm = MontyForm::new(&Uint::from_words(*d), c.q_params);
             let s = r
