@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use crypto_bigint::modular::MontyParams;
 use crypto_bigint::{Odd, Uint};
 
-use super::ec::{Affine, CombTable};
+use super::ec::{Affine, CombTable, G_WINDOW, odd_multiples};
 use super::edwards::Edwards;
 use super::field::{Fe, Field, Invertible};
 use super::gost3410::ParamSet;
@@ -161,6 +161,8 @@ pub(crate) struct Curve<const N: usize> {
     pub(crate) g: Affine<N>,
     /// Fixed-base comb table for the base point.
     pub(crate) table: CombTable<N>,
+    /// Odd multiples P, 3P, …, (2^(w−1) − 1)P of the base point for verification (w = 8).
+    pub(crate) g_odd: Vec<Affine<N>>,
     /// The twisted Edwards model (TC26 256 A, 512 C), used for signing and verification there.
     pub(crate) ed: Option<Edwards<N>>,
 }
@@ -199,14 +201,16 @@ where
             g,
             table: CombTable::empty(),
             ed: None,
+            g_odd: Vec::new(),
         };
         if !curve.is_on_curve(&g) {
             return None;
         }
         curve.table = CombTable::build(&curve, &g);
+        curve.g_odd = odd_multiples(&curve, &g, G_WINDOW)?;
         if let Some(d) = edwards_d(ps) {
             // a wrong constant must not silently fall back to the slower form: refuse the curve
-            curve.ed = Some(Edwards::new(&curve, &hex_uint(d), &curve.table)?);
+            curve.ed = Some(Edwards::new(&curve, &hex_uint(d))?);
         }
         Some(curve)
     }

@@ -20,7 +20,10 @@ use crypto_bigint::Uint;
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use super::curve::Curve;
-use super::ec::{Affine, CombTable, wnaf};
+use super::ec::{Affine, G_WINDOW, wnaf};
+
+/// Window width of the wNAF of u2 in verification.
+const Q_WINDOW: u32 = 5;
 use super::field::{Fe, Field, Invertible};
 
 /// An affine Edwards point with its precomputed d·u·v (for the mixed addition).
@@ -66,6 +69,8 @@ pub(crate) struct Edwards<const N: usize> {
     pub(crate) t: Fe<N>,
     /// Entry (i, j) = (j+1)·16^i·P, the same layout as the Weierstrass `CombTable`.
     table: Vec<EdAffine<N>>,
+    /// Odd multiples P, 3P, …, 127P of the base point (the curve's `g_odd` mapped), for verification.
+    g_odd: Vec<EdAffine<N>>,
 }
 
 const ENTRIES: usize = 15;
@@ -76,7 +81,7 @@ where
 {
     /// The Edwards model for `d` (e = 1): checks that a = s² − 3t², b = 2t³ − ts² (the model belongs
     /// to this curve) and that d is a non-square (complete addition law); `None` otherwise.
-    pub(crate) fn new(c: &Curve<N>, d: &Uint<N>, comb: &CombTable<N>) -> Option<Edwards<N>> {
+    pub(crate) fn new(c: &Curve<N>, d: &Uint<N>) -> Option<Edwards<N>> {
         let f = &c.f;
         if !f.in_range(d) {
             return None;
@@ -100,8 +105,10 @@ where
             s,
             t,
             table: Vec::new(),
+            g_odd: Vec::new(),
         };
-        ed.table = ed.batch_from_weierstrass(f, comb.points())?;
+        ed.table = ed.batch_from_weierstrass(f, c.table.points())?;
+        ed.g_odd = ed.batch_from_weierstrass(f, &c.g_odd)?;
         Some(ed)
     }
 
@@ -206,8 +213,9 @@ where
         f.mul(&num, &inv)
     }
 
-    /// u1·P + u2·Q for the base point P and a public point Q (variable time: public inputs only).
-    /// `None` when Q has no Edwards image (a point of order 2 or 4: not a valid public key).
+    /// u1·P + u2·Q for the base point P and a public point Q (variable time: public inputs only),
+    /// interleaved as in `ec::double_mul_vartime`. `None` when Q has no Edwards image (a point of
+    /// order 2 or 4: not a valid public key).
     pub(crate) fn double_mul_vartime(
         &self,
         f: &Field<N>,
@@ -215,38 +223,34 @@ where
         u2: &Uint<N>,
         q: &Affine<N>,
     ) -> Option<EdPoint<N>> {
-        const W: u32 = 5;
         let qe = self.batch_from_weierstrass(f, std::slice::from_ref(q))?;
         let qe = qe.first()?;
-        // odd multiples Q, 3Q, …, (2^(W−1) − 1)Q, normalised to affine with one inversion
+        // odd multiples Q, 3Q, …, (2^(w−1) − 1)Q, normalised to affine with one inversion
         let q1 = from_affine(f, qe);
         let q2 = dbl(f, &q1, true);
         let mut odd = vec![q1];
-        for i in 1..(1usize << (W - 2)) {
+        for i in 1..(1usize << (Q_WINDOW - 2)) {
             let next = add(f, &odd[i - 1], &q2, &self.d);
             odd.push(next);
         }
         let odd = self.normalise(f, &odd)?;
-        let naf = wnaf(u2, W);
+        let naf1 = wnaf(u1, G_WINDOW);
+        let naf2 = wnaf(u2, Q_WINDOW);
         let mut acc = identity(f);
-        for &dg in naf.iter().rev() {
+        for i in (0..naf1.len().max(naf2.len())).rev() {
+            let d1 = naf1.get(i).copied().unwrap_or(0);
+            let d2 = naf2.get(i).copied().unwrap_or(0);
             // T is only needed when an addition follows
-            acc = dbl(f, &acc, dg != 0);
-            if dg > 0 {
-                acc = add_mixed(f, &acc, &odd[(dg as usize) / 2]);
-            } else if dg < 0 {
-                acc = add_mixed(f, &acc, &neg(f, &odd[((-dg) as usize) / 2]));
+            acc = dbl(f, &acc, d1 != 0 || d2 != 0);
+            if d2 > 0 {
+                acc = add_mixed(f, &acc, &odd[(d2 as usize) / 2]);
+            } else if d2 < 0 {
+                acc = add_mixed(f, &acc, &neg(f, &odd[((-d2) as usize) / 2]));
             }
-        }
-        // the loop's last doubling may have skipped T: recompute it
-        acc = with_t(f, &acc);
-        let w = u1.as_words();
-        for i in 0..64 * N / 4 {
-            let d = ((w[i / 16] >> ((i % 16) * 4)) & 0xf) as usize;
-            if d != 0 {
-                if let Some(pt) = self.table.get(i * ENTRIES + d - 1) {
-                    acc = add_mixed(f, &acc, pt);
-                }
+            if d1 > 0 {
+                acc = add_mixed(f, &acc, &self.g_odd[(d1 as usize) / 2]);
+            } else if d1 < 0 {
+                acc = add_mixed(f, &acc, &neg(f, &self.g_odd[((-d1) as usize) / 2]));
             }
         }
         Some(acc)
@@ -335,16 +339,6 @@ fn neg<const N: usize>(f: &Field<N>, p: &EdAffine<N>) -> EdAffine<N> {
         u: f.neg(&p.u),
         v: p.v,
         duv: f.neg(&p.duv),
-    }
-}
-
-/// Recomputes T for a point whose T was skipped: (X:Y:T:Z) ~ (XZ : YZ : XY : Z²).
-fn with_t<const N: usize>(f: &Field<N>, p: &EdPoint<N>) -> EdPoint<N> {
-    EdPoint {
-        x: f.mul(&p.x, &p.z),
-        y: f.mul(&p.y, &p.z),
-        t: f.mul(&p.x, &p.y),
-        z: f.sqr(&p.z),
     }
 }
 
