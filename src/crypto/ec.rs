@@ -369,27 +369,19 @@ where
     acc
 }
 
-/// The affine x of a projective point (∞ gives x = 0). The inversion is blinded: Z·β is inverted
-/// in variable time for a random non-zero β (uniform and independent of Z, so its timing reveals
-/// nothing about the secret scalar), then multiplied by β again.
-pub(crate) fn projective_x_blinded<const N: usize>(
-    c: &Curve<N>,
-    p: &Projective<N>,
-    beta: &Fe<N>,
-) -> Fe<N>
+/// The affine x of a projective point (∞ gives x = 0), constant time (Fermat inversion).
+pub(crate) fn projective_x_ct<const N: usize>(c: &Curve<N>, p: &Projective<N>) -> Fe<N>
 where
     Uint<N>: Invertible,
 {
     let f = &c.f;
-    let zi = f.mul(&f.invert_vartime(&f.mul(&p.z, beta)), beta);
-    f.mul(&p.x, &zi)
+    f.mul(&p.x, &f.invert_ct(&p.z))
 }
 
-/// The affine point of a projective one (blinded inversion as above); `None` at infinity.
-pub(crate) fn projective_to_affine_blinded<const N: usize>(
+/// The affine point of a projective one (constant-time inversion); `None` at infinity.
+pub(crate) fn projective_to_affine_ct<const N: usize>(
     c: &Curve<N>,
     p: &Projective<N>,
-    beta: &Fe<N>,
 ) -> Option<Affine<N>>
 where
     Uint<N>: Invertible,
@@ -398,29 +390,10 @@ where
     if bool::from(f.is_zero(&p.z)) {
         return None;
     }
-    let zi = f.mul(&f.invert_vartime(&f.mul(&p.z, beta)), beta);
+    let zi = f.invert_ct(&p.z);
     Some(Affine {
         x: f.mul(&p.x, &zi),
         y: f.mul(&p.y, &zi),
-    })
-}
-
-/// The affine point of a projective one, constant-time inversion (tests).
-#[cfg(test)]
-pub(crate) fn projective_to_affine_ct<const N: usize>(
-    c: &Curve<N>,
-    p: &Projective<N>,
-) -> Option<Affine<N>>
-where
-    Uint<N>: Invertible,
-{
-    if bool::from(c.f.is_zero(&p.z)) {
-        return None;
-    }
-    let zi = c.f.invert(&p.z);
-    Some(Affine {
-        x: c.f.mul(&p.x, &zi),
-        y: c.f.mul(&p.y, &zi),
     })
 }
 

@@ -180,37 +180,26 @@ where
         (num, den)
     }
 
-    /// The Weierstrass point of an Edwards point, with the one inversion blinded by β (see
-    /// `ec::projective_x_blinded`); `None` for the identity.
-    pub(crate) fn to_weierstrass_blinded(
-        &self,
-        f: &Field<N>,
-        p: &EdPoint<N>,
-        beta: &Fe<N>,
-    ) -> Option<Affine<N>> {
+    /// The Weierstrass point of an Edwards point (constant-time inversion); `None` for the
+    /// identity (the point at infinity).
+    pub(crate) fn to_weierstrass_ct(&self, f: &Field<N>, p: &EdPoint<N>) -> Option<Affine<N>> {
         // x = t + s(Z+Y)/(Z−Y), y = s(Z+Y)·Z/((Z−Y)·X); common denominator (Z−Y)·X
         let zmy = f.sub(&p.z, &p.y);
         let den = f.mul(&zmy, &p.x);
         if bool::from(f.is_zero(&den)) {
             return None;
         }
-        let inv = f.mul(&f.invert_vartime(&f.mul(&den, beta)), beta);
+        let inv = f.invert_ct(&den);
         let szy = f.mul(&self.s, &f.add(&p.z, &p.y));
         let x = f.add(&self.t, &f.mul(&f.mul(&szy, &p.x), &inv));
         let y = f.mul(&f.mul(&szy, &p.z), &inv);
         Some(Affine { x, y })
     }
 
-    /// The Weierstrass x of an Edwards point with a blinded inversion (the identity gives x = t).
-    pub(crate) fn weierstrass_x_blinded(
-        &self,
-        f: &Field<N>,
-        p: &EdPoint<N>,
-        beta: &Fe<N>,
-    ) -> Fe<N> {
+    /// The Weierstrass x of an Edwards point, constant time (the identity gives x = t).
+    pub(crate) fn weierstrass_x_ct(&self, f: &Field<N>, p: &EdPoint<N>) -> Fe<N> {
         let (num, den) = self.weierstrass_x_fraction(f, p);
-        let inv = f.mul(&f.invert_vartime(&f.mul(&den, beta)), beta);
-        f.mul(&num, &inv)
+        f.mul(&num, &f.invert_ct(&den))
     }
 
     /// u1·P + u2·Q for the base point P and a public point Q (variable time: public inputs only),
@@ -455,7 +444,7 @@ mod tests {
             let ku = Uint::<N>::from_words(k);
             // Edwards comb vs Weierstrass double-and-add
             let want = mul_vartime(c, &ku, &c.g).to_affine(c);
-            let got = ed.to_weierstrass_blinded(f, &ed.base_mul_ct(f, &k), &f.one);
+            let got = ed.to_weierstrass_ct(f, &ed.base_mul_ct(f, &k));
             assert_eq!(got, want);
             let (num, den) = ed.weierstrass_x_fraction(f, &ed.base_mul_ct(f, &k));
             assert_eq!(
@@ -470,10 +459,7 @@ mod tests {
                 unreachable!()
             };
             let sep = ec::jadd(c, &mul_vartime(c, &u1, &c.g), &mul_vartime(c, &u2, &q));
-            assert_eq!(
-                ed.to_weierstrass_blinded(f, &joint, &f.one),
-                sep.to_affine(c)
-            );
+            assert_eq!(ed.to_weierstrass_ct(f, &joint), sep.to_affine(c));
             // and the Weierstrass joint multiplication agrees too
             assert_eq!(
                 ec::double_mul_vartime(c, &u1, &u2, &q).to_affine(c),
@@ -491,7 +477,7 @@ mod tests {
         assert!(bool::from(
             f.is_zero(&ed.weierstrass_x_fraction(f, &at_q).1)
         ));
-        assert!(ed.to_weierstrass_blinded(f, &at_q, &f.one).is_none());
+        assert!(ed.to_weierstrass_ct(f, &at_q).is_none());
     }
 
     #[test]

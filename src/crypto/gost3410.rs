@@ -294,14 +294,6 @@ fn random_scalar<const N: usize>(c: &Curve<N>) -> CryptoResult<[u64; N]> {
     random_below(c.q.as_ref(), c.q_bits)
 }
 
-/// A random non-zero field element (for blinding inversions).
-fn random_field_element<const N: usize>(c: &Curve<N>) -> CryptoResult<Fe<N>> {
-    let mut w = random_below(&c.p_uint, c.p_uint.bits_vartime())?;
-    let fe = c.f.from_uint(&Uint::from_words(w));
-    w.zeroize();
-    Ok(fe)
-}
-
 /// A uniformly random integer in 1..m−1 (m has `bits` bits), rejection sampling.
 fn random_below<const N: usize>(m: &Uint<N>, bits: u32) -> CryptoResult<[u64; N]> {
     let mut bytes = vec![0u8; N * 8];
@@ -337,8 +329,7 @@ where
     let dm = MontyForm::new(&Uint::from_words(*d), c.q_params);
     for _ in 0..100 {
         let mut k = random_scalar(c)?;
-        let beta = random_field_element(c)?;
-        let x = base_mul_x_blinded(c, &k, &beta);
+        let x = base_mul_x_ct(c, &k);
         let r = MontyForm::new(&c.f.to_uint(&x), c.q_params);
         let km = MontyForm::new(&Uint::from_words(k), c.q_params);
         k.zeroize();
@@ -361,33 +352,33 @@ fn public_generic<const N: usize>(c: &Curve<N>, d: &[u64; N]) -> CryptoResult<Op
 where
     Uint<N>: Invertible,
 {
-    let beta = random_field_element(c)?;
     if let Some(ed) = &c.ed {
         let mut p = ed.base_mul_ct(&c.f, d);
-        let a = ed.to_weierstrass_blinded(&c.f, &p, &beta);
+        let a = ed.to_weierstrass_ct(&c.f, &p);
         p.zeroize();
         return Ok(a);
     }
     let mut p = ec::base_mul_ct(c, d);
-    let a = ec::projective_to_affine_blinded(c, &p, &beta);
+    let a = ec::projective_to_affine_ct(c, &p);
     p.zeroize();
     Ok(a)
 }
 
-/// The affine x of k·P (constant time in k; the one inversion blinded by β); 0 when k·P = ∞.
-/// The twisted Edwards sets compute in their Edwards model, the others in Weierstrass form.
-fn base_mul_x_blinded<const N: usize>(c: &Curve<N>, k: &[u64; N], beta: &Fe<N>) -> Fe<N>
+/// The affine x of k·P, constant time in k (comb with constant-time table reads, complete
+/// additions, Fermat inversion); 0 when k·P = ∞ (never for 0 < k < q). The twisted Edwards sets
+/// compute in their Edwards model, the others in Weierstrass form.
+fn base_mul_x_ct<const N: usize>(c: &Curve<N>, k: &[u64; N]) -> Fe<N>
 where
     Uint<N>: Invertible,
 {
     if let Some(ed) = &c.ed {
         let mut p = ed.base_mul_ct(&c.f, k);
-        let x = ed.weierstrass_x_blinded(&c.f, &p, beta);
+        let x = ed.weierstrass_x_ct(&c.f, &p);
         p.zeroize();
         x
     } else {
         let mut p = ec::base_mul_ct(c, k);
-        let x = ec::projective_x_blinded(c, &p, beta);
+        let x = ec::projective_x_ct(c, &p);
         p.zeroize();
         x
     }
@@ -627,7 +618,7 @@ impl PrivateKey {
             let k = be_to_uint::<N>(k_be).ok_or_else(|| CryptoError::Malformed("k".into()))?;
             let mut kw = [0u64; N];
             kw.copy_from_slice(k.as_words());
-            let x = base_mul_x_blinded(c, &kw, &c.f.one);
+            let x = base_mul_x_ct(c, &kw);
             let r = MontyForm::new(&c.f.to_uint(&x), c.q_params);
             let dm = MontyForm::new(&Uint::from_words(*d), c.q_params);
             let s = r
