@@ -270,26 +270,22 @@ impl<const N: usize> Field<N> {
         for i in 0..N {
             (r[i], carry) = mac(lo[i], hi[i], c, carry);
         }
-        // carry < c + 1; fold once more
+        // carry ≤ c; fold once more: r + carry·c, with an overflow bit k
         let (r0, mut k) = mac(r[0], carry, c, 0);
         r[0] = r0;
         for ri in r.iter_mut().skip(1) {
             (*ri, k) = adc(*ri, 0, k);
         }
-        // an overflow here leaves a tiny value; add c once more (cannot overflow again)
-        let (r0, mut k2) = adc(r[0], c & k.wrapping_neg(), 0);
-        r[0] = r0;
-        for ri in r.iter_mut().skip(1) {
-            (*ri, k2) = adc(*ri, 0, k2);
-        }
-        // final: r < 2^(64N) < 2p; subtract p if r ≥ p, i.e. when r + c overflows
+        // the value is r + k·2^(64N). With k = 1, r < c² and the value ≡ r + c (no overflow, as
+        // c < 2^32). With k = 0, r ≥ p exactly when r + c overflows, and then r − p = r + c − 2^(64N).
+        // Either way: take t = r + c (mod 2^(64N)) when k or the carry out of r + c is set.
         let mut t = [0u64; N];
         let mut k3;
         (t[0], k3) = adc(r[0], c, 0);
         for i in 1..N {
             (t[i], k3) = adc(r[i], 0, k3);
         }
-        let mask = k3.wrapping_neg();
+        let mask = (k | k3).wrapping_neg();
         for i in 0..N {
             r[i] = (t[i] & mask) | (r[i] & !mask);
         }
