@@ -212,10 +212,20 @@ where
         u2: &Uint<N>,
         q: &Affine<N>,
     ) -> Option<EdPoint<N>> {
-        let qe = self.batch_from_weierstrass(f, std::slice::from_ref(q))?;
-        let qe = qe.first()?;
+        // Q in extended coordinates without an inversion: with a = x − t, u = a/y and
+        // v = (a − s)/(a + s), (X : Y : T : Z) = (a(a + s) : (a − s)y : a(a − s) : y(a + s)).
+        let a = f.sub(&q.x, &self.t);
+        let (a_plus, a_minus) = (f.add(&a, &self.s), f.sub(&a, &self.s));
+        let q1 = EdPoint {
+            x: f.mul(&a, &a_plus),
+            y: f.mul(&a_minus, &q.y),
+            t: f.mul(&a, &a_minus),
+            z: f.mul(&q.y, &a_plus),
+        };
+        if bool::from(f.is_zero(&q1.z)) {
+            return None;
+        }
         // odd multiples Q, 3Q, …, (2^(w−1) − 1)Q, normalised to affine with one inversion
-        let q1 = from_affine(f, qe);
         let q2 = dbl(f, &q1, true);
         let mut odd = vec![q1];
         for i in 1..(1usize << (Q_WINDOW - 2)) {
@@ -310,15 +320,6 @@ pub(crate) fn identity<const N: usize>(f: &Field<N>) -> EdPoint<N> {
         x: f.zero(),
         y: f.one,
         t: f.zero(),
-        z: f.one,
-    }
-}
-
-fn from_affine<const N: usize>(f: &Field<N>, p: &EdAffine<N>) -> EdPoint<N> {
-    EdPoint {
-        x: p.u,
-        y: p.v,
-        t: f.mul(&p.u, &p.v),
         z: f.one,
     }
 }
