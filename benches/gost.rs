@@ -1,4 +1,4 @@
-//! GOST R 34.10-2012 sign / verify per parameter set and Streebog throughput over 8 KiB.
+//! GOST R 34.10-2012 sign / verify per parameter set and Streebog throughput over 8 KiB and 1 MiB.
 //! Compare with OpenSSL's GOST engine: benches/openssl-gost (figures in docs/PERFORMANCE.md).
 use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
 use orgadm::crypto::gost3410::{ParamSet, PrivateKey};
@@ -36,16 +36,17 @@ fn signatures(c: &mut Criterion) {
 }
 
 fn streebog(c: &mut Criterion) {
-    let buf = vec![0xa5u8; 8192];
-    let mut g = c.benchmark_group("streebog");
-    g.throughput(Throughput::Bytes(buf.len() as u64));
-    g.bench_function("256 over 8 KiB", |b| {
-        b.iter(|| streebog256(black_box(&buf)))
-    });
-    g.bench_function("512 over 8 KiB", |b| {
-        b.iter(|| streebog512(black_box(&buf)))
-    });
-    g.finish();
+    for (label, len) in [("8 KiB", 8 << 10), ("1 MiB", 1 << 20)] {
+        let buf = vec![0xa5u8; len];
+        let mut g = c.benchmark_group(format!("streebog {label}"));
+        g.throughput(Throughput::Bytes(buf.len() as u64));
+        if len > 100_000 {
+            g.sample_size(20);
+        }
+        g.bench_function("256", |b| b.iter(|| streebog256(black_box(&buf))));
+        g.bench_function("512", |b| b.iter(|| streebog512(black_box(&buf))));
+        g.finish();
+    }
 }
 
 criterion_group!(benches, signatures, streebog);

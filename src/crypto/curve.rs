@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 use crypto_bigint::modular::MontyParams;
 use crypto_bigint::{Odd, Uint};
 
-use super::ec::{Affine, CombTable};
+use super::ec::{Affine, CombTable, G_WINDOW, odd_multiples};
+use super::edwards::Edwards;
 use super::field::{Fe, Field, Invertible};
 use super::gost3410::ParamSet;
 
@@ -108,6 +109,19 @@ pub(crate) fn raw_params(ps: ParamSet) -> RawParams {
     }
 }
 
+/// The Edwards d (with e = 1) of the twisted Edwards sets (RFC 7836 A.1 and A.2).
+fn edwards_d(ps: ParamSet) -> Option<&'static str> {
+    match ps {
+        ParamSet::Tc26_256A => {
+            Some("0605F6B7C183FA81578BC39CFAD518132B9DF62897009AF7E522C32D6DC7BFFB")
+        }
+        ParamSet::Tc26_512C => Some(
+            "9E4F5D8C017D8D9F13A5CF3CDF5BFE4DAB402D54198E31EBDE28A0621050439CA6B39E0A515C06B304E2CE43E79E369E91A0CFC2BC2A22B4CA302DBB33EE7550",
+        ),
+        _ => None,
+    }
+}
+
 /// A big-endian hex constant of any length as a `Uint<N>` (the constants above are all well formed;
 /// a malformed one would give a curve whose self-check fails, see `Curve::new`).
 fn hex_uint<const N: usize>(s: &str) -> Uint<N> {
@@ -147,6 +161,10 @@ pub(crate) struct Curve<const N: usize> {
     pub(crate) g: Affine<N>,
     /// Fixed-base comb table for the base point.
     pub(crate) table: CombTable<N>,
+    /// Odd multiples P, 3P, …, (2^(w−1) − 1)P of the base point for verification (w = 8).
+    pub(crate) g_odd: Vec<Affine<N>>,
+    /// The twisted Edwards model (TC26 256 A, 512 C), used for signing and verification there.
+    pub(crate) ed: Option<Edwards<N>>,
 }
 
 impl<const N: usize> Curve<N>
@@ -182,11 +200,18 @@ where
             p_uint: p,
             g,
             table: CombTable::empty(),
+            ed: None,
+            g_odd: Vec::new(),
         };
         if !curve.is_on_curve(&g) {
             return None;
         }
         curve.table = CombTable::build(&curve, &g);
+        curve.g_odd = odd_multiples(&curve, &g, G_WINDOW)?;
+        if let Some(d) = edwards_d(ps) {
+            // a wrong constant must not silently fall back to the slower form: refuse the curve
+            curve.ed = Some(Edwards::new(&curve, &hex_uint(d))?);
+        }
         Some(curve)
     }
 }

@@ -102,6 +102,11 @@ where
         }
     }
 
+    /// All entries, window by window.
+    pub(crate) fn points(&self) -> &[Affine<N>] {
+        &self.pts
+    }
+
     #[inline(always)]
     fn entry(&self, window: usize, digit: usize) -> Option<&Affine<N>> {
         if digit == 0 || digit > ENTRIES {
@@ -364,27 +369,19 @@ where
     acc
 }
 
-/// The affine x of a projective point (∞ gives x = 0). The inversion is blinded: Z·β is inverted
-/// in variable time for a random non-zero β (uniform and independent of Z, so its timing reveals
-/// nothing about the secret scalar), then multiplied by β again.
-pub(crate) fn projective_x_blinded<const N: usize>(
-    c: &Curve<N>,
-    p: &Projective<N>,
-    beta: &Fe<N>,
-) -> Fe<N>
+/// The affine x of a projective point (∞ gives x = 0), constant time (Fermat inversion).
+pub(crate) fn projective_x_ct<const N: usize>(c: &Curve<N>, p: &Projective<N>) -> Fe<N>
 where
     Uint<N>: Invertible,
 {
     let f = &c.f;
-    let zi = f.mul(&f.invert_vartime(&f.mul(&p.z, beta)), beta);
-    f.mul(&p.x, &zi)
+    f.mul(&p.x, &f.invert_ct(&p.z))
 }
 
-/// The affine point of a projective one (blinded inversion as above); `None` at infinity.
-pub(crate) fn projective_to_affine_blinded<const N: usize>(
+/// The affine point of a projective one (constant-time inversion); `None` at infinity.
+pub(crate) fn projective_to_affine_ct<const N: usize>(
     c: &Curve<N>,
     p: &Projective<N>,
-    beta: &Fe<N>,
 ) -> Option<Affine<N>>
 where
     Uint<N>: Invertible,
@@ -393,34 +390,15 @@ where
     if bool::from(f.is_zero(&p.z)) {
         return None;
     }
-    let zi = f.mul(&f.invert_vartime(&f.mul(&p.z, beta)), beta);
+    let zi = f.invert_ct(&p.z);
     Some(Affine {
         x: f.mul(&p.x, &zi),
         y: f.mul(&p.y, &zi),
     })
 }
 
-/// The affine point of a projective one, constant-time inversion (tests).
-#[cfg(test)]
-pub(crate) fn projective_to_affine_ct<const N: usize>(
-    c: &Curve<N>,
-    p: &Projective<N>,
-) -> Option<Affine<N>>
-where
-    Uint<N>: Invertible,
-{
-    if bool::from(c.f.is_zero(&p.z)) {
-        return None;
-    }
-    let zi = c.f.invert(&p.z);
-    Some(Affine {
-        x: c.f.mul(&p.x, &zi),
-        y: c.f.mul(&p.y, &zi),
-    })
-}
-
 /// Width-w NAF digits of k, least significant first.
-fn wnaf<const N: usize>(k: &Uint<N>, w: u32) -> Vec<i8> {
+pub(crate) fn wnaf<const N: usize>(k: &Uint<N>, w: u32) -> Vec<i8> {
     let mut limbs: Vec<u64> = k.as_words().to_vec();
     limbs.push(0);
     let bits = 64 * N + 1;
@@ -475,7 +453,38 @@ fn wnaf<const N: usize>(k: &Uint<N>, w: u32) -> Vec<i8> {
     out
 }
 
-/// u1·P + u2·Q (variable time: public inputs only).
+/// Window width of the wNAF of u1 over the precomputed odd multiples of the base point.
+pub(crate) const G_WINDOW: u32 = 8;
+/// Window width of the wNAF of u2 over the odd multiples of the public key (computed per call).
+const Q_WINDOW: u32 = 5;
+
+/// The odd multiples P, 3P, …, (2^(w−1) − 1)P in affine form (one inversion); `None` for a point
+/// of tiny order (never a valid key or base point).
+pub(crate) fn odd_multiples<const N: usize>(
+    c: &Curve<N>,
+    p: &Affine<N>,
+    w: u32,
+) -> Option<Vec<Affine<N>>>
+where
+    Uint<N>: Invertible,
+{
+    let pj = Jacobian::from_affine(c, p);
+    let p2 = jdbl(c, &pj);
+    let mut odd = Vec::with_capacity(1 << (w - 2));
+    odd.push(pj);
+    for i in 1..(1usize << (w - 2)) {
+        let next = jadd(c, &odd[i - 1], &p2);
+        if next.is_infinity(c) {
+            return None;
+        }
+        odd.push(next);
+    }
+    Some(batch_to_affine(c, &odd))
+}
+
+/// u1·P + u2·Q (variable time: public inputs only): Straus's interleaved method, one chain of
+/// doublings for both scalars; width-8 wNAF of u1 over the curve's precomputed odd multiples of P,
+/// width-5 wNAF of u2 over odd multiples of Q computed here.
 pub(crate) fn double_mul_vartime<const N: usize>(
     c: &Curve<N>,
     u1: &Uint<N>,
@@ -485,44 +494,30 @@ pub(crate) fn double_mul_vartime<const N: usize>(
 where
     Uint<N>: Invertible,
 {
-    // odd multiples Q, 3Q, …, (2^(w−1) − 1)Q, normalised to affine with one inversion
-    const W: u32 = 6;
-    let qj = Jacobian::from_affine(c, q);
-    let q2 = jdbl(c, &qj);
-    let mut odd_j = Vec::with_capacity(1 << (W - 2));
-    odd_j.push(qj);
-    for i in 1..(1usize << (W - 2)) {
-        let next = jadd(c, &odd_j[i - 1], &q2);
-        if next.is_infinity(c) {
-            // only for a point of tiny order (not a valid key): fall back to the plain method
-            return jadd(c, &mul_generic_vartime(c, u2, q), &mul_comb_vartime(c, u1));
-        }
-        odd_j.push(next);
-    }
-    let odd = batch_to_affine(c, &odd_j);
-    let naf = wnaf(u2, W);
+    let Some(odd) = odd_multiples(c, q, Q_WINDOW) else {
+        // only for a point of tiny order (not a valid key): fall back to the plain method
+        return jadd(c, &mul_generic_vartime(c, u2, q), &mul_comb_vartime(c, u1));
+    };
+    let naf1 = wnaf(u1, G_WINDOW);
+    let naf2 = wnaf(u2, Q_WINDOW);
+    let neg = |p: &Affine<N>| Affine {
+        x: p.x,
+        y: c.f.neg(&p.y),
+    };
     let mut acc = Jacobian::infinity(c);
-    for &d in naf.iter().rev() {
+    for i in (0..naf1.len().max(naf2.len())).rev() {
         acc = jdbl(c, &acc);
-        if d > 0 {
-            acc = jmadd(c, &acc, &odd[(d as usize) / 2]);
-        } else if d < 0 {
-            let p = &odd[((-d) as usize) / 2];
-            acc = jmadd(
-                c,
-                &acc,
-                &Affine {
-                    x: p.x,
-                    y: c.f.neg(&p.y),
-                },
-            );
+        let d2 = naf2.get(i).copied().unwrap_or(0);
+        if d2 > 0 {
+            acc = jmadd(c, &acc, &odd[(d2 as usize) / 2]);
+        } else if d2 < 0 {
+            acc = jmadd(c, &acc, &neg(&odd[((-d2) as usize) / 2]));
         }
-    }
-    let w = u1.as_words();
-    for i in 0..CombTable::<N>::windows() {
-        let d = ((w[i / 16] >> ((i % 16) * 4)) & 0xf) as usize;
-        if let Some(pt) = c.table.entry(i, d) {
-            acc = jmadd(c, &acc, pt);
+        let d1 = naf1.get(i).copied().unwrap_or(0);
+        if d1 > 0 {
+            acc = jmadd(c, &acc, &c.g_odd[(d1 as usize) / 2]);
+        } else if d1 < 0 {
+            acc = jmadd(c, &acc, &neg(&c.g_odd[((-d1) as usize) / 2]));
         }
     }
     acc

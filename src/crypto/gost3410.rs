@@ -252,21 +252,30 @@ where
     let v = MontyForm::new(&v, c.q_params);
     let z1 = MontyForm::new(&s, c.q_params).mul(&v).retrieve();
     let z2 = MontyForm::new(&r, c.q_params).neg().mul(&v).retrieve();
-    let point = ec::double_mul_vartime(c, &z1, &z2, q);
-    if point.is_infinity(c) {
+    // C = z1·P + z2·Q as a fraction x(C) = num/den (den = 0 for the point at infinity)
+    let f = &c.f;
+    let edwards =
+        c.ed.as_ref()
+            .and_then(|ed| Some((ed, ed.double_mul_vartime(f, &z1, &z2, q)?)));
+    let (num, den) = match edwards {
+        Some((ed, point)) => ed.weierstrass_x_fraction(f, &point),
+        None => {
+            let point = ec::double_mul_vartime(c, &z1, &z2, q);
+            (point.x, f.sqr(&point.z))
+        }
+    };
+    if bool::from(f.is_zero(&den)) {
         return Err(CryptoError::BadSignature(
             "signature does not verify".into(),
         ));
     }
-    // x(C) mod q == r  ⇔  X = t·Z² for some t ≡ r (mod q), t < p
-    let f = &c.f;
-    let zz = f.sqr(&point.z);
+    // x(C) mod q == r  ⇔  num = t·den for some t ≡ r (mod q), t < p
     let mut t = r;
     loop {
         if t >= c.p_uint {
             break;
         }
-        if f.mul(&f.from_uint(&t), &zz) == point.x {
+        if f.mul(&f.from_uint(&t), &den) == num {
             return Ok(());
         }
         let (next, carry) = t.adc(qn, crypto_bigint::Limb::ZERO);
@@ -283,14 +292,6 @@ where
 /// A random scalar in 1..q−1 from the OS generator (rejection sampling).
 fn random_scalar<const N: usize>(c: &Curve<N>) -> CryptoResult<[u64; N]> {
     random_below(c.q.as_ref(), c.q_bits)
-}
-
-/// A random non-zero field element (for blinding inversions).
-fn random_field_element<const N: usize>(c: &Curve<N>) -> CryptoResult<Fe<N>> {
-    let mut w = random_below(&c.p_uint, c.p_uint.bits_vartime())?;
-    let fe = c.f.from_uint(&Uint::from_words(w));
-    w.zeroize();
-    Ok(fe)
 }
 
 /// A uniformly random integer in 1..m−1 (m has `bits` bits), rejection sampling.
@@ -328,10 +329,7 @@ where
     let dm = MontyForm::new(&Uint::from_words(*d), c.q_params);
     for _ in 0..100 {
         let mut k = random_scalar(c)?;
-        let beta = random_field_element(c)?;
-        let mut point = ec::base_mul_ct(c, &k);
-        let x = ec::projective_x_blinded(c, &point, &beta);
-        point.zeroize();
+        let x = base_mul_x_ct(c, &k);
         let r = MontyForm::new(&c.f.to_uint(&x), c.q_params);
         let km = MontyForm::new(&Uint::from_words(k), c.q_params);
         k.zeroize();
@@ -354,11 +352,36 @@ fn public_generic<const N: usize>(c: &Curve<N>, d: &[u64; N]) -> CryptoResult<Op
 where
     Uint<N>: Invertible,
 {
-    let beta = random_field_element(c)?;
+    if let Some(ed) = &c.ed {
+        let mut p = ed.base_mul_ct(&c.f, d);
+        let a = ed.to_weierstrass_ct(&c.f, &p);
+        p.zeroize();
+        return Ok(a);
+    }
     let mut p = ec::base_mul_ct(c, d);
-    let a = ec::projective_to_affine_blinded(c, &p, &beta);
+    let a = ec::projective_to_affine_ct(c, &p);
     p.zeroize();
     Ok(a)
+}
+
+/// The affine x of k·P, constant time in k (comb with constant-time table reads, complete
+/// additions, Fermat inversion); 0 when k·P = ∞ (never for 0 < k < q). The twisted Edwards sets
+/// compute in their Edwards model, the others in Weierstrass form.
+fn base_mul_x_ct<const N: usize>(c: &Curve<N>, k: &[u64; N]) -> Fe<N>
+where
+    Uint<N>: Invertible,
+{
+    if let Some(ed) = &c.ed {
+        let mut p = ed.base_mul_ct(&c.f, k);
+        let x = ed.weierstrass_x_ct(&c.f, &p);
+        p.zeroize();
+        x
+    } else {
+        let mut p = ec::base_mul_ct(c, k);
+        let x = ec::projective_x_ct(c, &p);
+        p.zeroize();
+        x
+    }
 }
 
 /// Checks 0 < d < q; returns the limbs.
@@ -595,7 +618,7 @@ impl PrivateKey {
             let k = be_to_uint::<N>(k_be).ok_or_else(|| CryptoError::Malformed("k".into()))?;
             let mut kw = [0u64; N];
             kw.copy_from_slice(k.as_words());
-            let x = ec::projective_x_blinded(c, &ec::base_mul_ct(c, &kw), &c.f.one);
+            let x = base_mul_x_ct(c, &kw);
             let r = MontyForm::new(&c.f.to_uint(&x), c.q_params);
             let dm = MontyForm::new(&Uint::from_words(*d), c.q_params);
             let s = r

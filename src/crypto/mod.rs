@@ -6,6 +6,7 @@ pub mod cert;
 pub mod cms;
 mod curve;
 mod ec;
+mod edwards;
 pub mod encoding;
 pub mod error;
 mod field;
