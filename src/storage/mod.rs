@@ -15,6 +15,7 @@ pub mod poa;
 pub mod powers;
 pub mod schema;
 pub mod systems;
+pub mod tokens;
 
 pub use conn::{Backend, DbConfig, DbConnection, DbPool, read_tx, write_tx};
 

@@ -1,7 +1,8 @@
 //! Plain HTTP beside gRPC: liveness and readiness, the public status check of powers of
-//! attorney and document downloads; the public token endpoint later.
+//! attorney and document downloads, the public token exchange and its companions (`tokens`).
 pub mod error;
 pub mod poa;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,6 +42,19 @@ pub fn router(core: Core, ready: Readiness) -> Router {
         .route(
             "/v1/powers-of-attorney/{number}/document",
             get(poa::download_document),
+        )
+        .route(
+            "/esia-rs/api/public/v1/orgs/ext-app/{api_key}/tkn",
+            get(tokens::exchange),
+        )
+        .route("/v1/token/certificates", get(tokens::certificates))
+        .route(
+            "/v1/token/introspect",
+            get(tokens::introspect_get)
+                .post(tokens::introspect_post)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    tokens::MAX_INTROSPECT_BODY,
+                )),
         )
         .with_state(HttpState { core, ready })
 }
