@@ -22,5 +22,6 @@ mod poa;
 mod powers;
 mod replicas;
 mod server;
+mod token;
 mod xml_emchd;
 mod xml_import;
