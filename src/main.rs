@@ -66,7 +66,7 @@ enum Command {
         #[arg(long, env = "ORGADM_TRUST_DIR")]
         trust_dir: Option<std::path::PathBuf>,
         #[command(flatten)]
-        mail: MailArgs,
+        mail: Box<MailArgs>,
         #[command(flatten)]
         keys: Box<KeyArgs>,
         #[command(flatten)]

@@ -111,13 +111,16 @@ pub fn insert_refusal(conn: &mut DbConnection, r: &RefusalRecord) -> Result<(), 
     Ok(())
 }
 
-/// The key's organisation's (OGRN, INN), None when it does not exist; and the holder's SNILS,
-/// None when the person does not exist (`Some(None)`: a person without SNILS).
+/// What a signer's certificate is matched against: the key's organisation's (OGRN, INN), None
+/// when it does not exist; and the holder's SNILS, None when the person does not exist
+/// (`Some(None)`: a person without SNILS).
+pub type KeySubject = (Option<(String, String)>, Option<Option<String>>);
+
 pub fn key_subject(
     conn: &mut DbConnection,
     org: i64,
     holder: i64,
-) -> Result<(Option<(String, String)>, Option<Option<String>>), StorageError> {
+) -> Result<KeySubject, StorageError> {
     let o: Option<(String, String)> = organizations::table
         .find(org)
         .select((organizations::ogrn, organizations::inn))
