@@ -206,3 +206,61 @@ pub fn match_subject(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer(name: &str) -> VerifiedSigner {
+        let pem = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/pki/{name}.cert.pem",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let cert = Certificate::from_pem(&pem).unwrap();
+        VerifiedSigner {
+            kind: cert.kind(),
+            cert,
+            signing_time: DateTime::<Utc>::default(),
+        }
+    }
+
+    const OGRN: &str = "1037800000017";
+    const INN: &str = "7810010017";
+
+    #[test]
+    fn impersonal_or_the_holders_own_certificate() {
+        let holder = Some("98765432183");
+        assert!(match_subject(&signer("impersonal"), OGRN, INN, holder, true).is_ok());
+        assert!(match_subject(&signer("impersonal"), OGRN, INN, None, false).is_ok());
+        assert!(match_subject(&signer("employee"), OGRN, INN, holder, true).is_ok());
+        let r = |name, snils, accept| {
+            match_subject(&signer(name), OGRN, INN, snils, accept)
+                .unwrap_err()
+                .refusal
+        };
+        // The policy: only the impersonal certificate.
+        assert_eq!(
+            r("employee", holder, false),
+            Refusal::EmployeeCertificateNotAccepted
+        );
+        assert_eq!(r("head", holder, true), Refusal::CertificateNotHolder);
+        assert_eq!(r("employee", None, true), Refusal::CertificateNotHolder);
+        assert_eq!(
+            r("vendor_head", holder, true),
+            Refusal::CertificateOtherOrganization
+        );
+        assert_eq!(
+            match_subject(
+                &signer("impersonal"),
+                "1207700000012",
+                "7701000019",
+                holder,
+                true
+            )
+            .unwrap_err()
+            .refusal,
+            Refusal::CertificateOtherOrganization
+        );
+    }
+}

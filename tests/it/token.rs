@@ -389,6 +389,41 @@ async fn exchange_and_every_refusal(s: &TestServer) {
         assert!(ok, "OpenSSL's GOST engine refused our token");
         assert_eq!(openssl_verifies(&reversed(&token), &pem), Some(false));
     }
+    // Offline: `orgadm token verify --cert … [--at …] TOKEN`.
+    let dir = tempfile::tempdir().unwrap();
+    let cert_file = dir.path().join("signer.pem");
+    std::fs::write(&cert_file, &pem).unwrap();
+    let iat = c["iat"].as_i64().unwrap();
+    let at = |secs: i64| {
+        chrono::DateTime::from_timestamp(secs, 0)
+            .unwrap()
+            .to_rfc3339()
+    };
+    let cli = |t: &str, when: String| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_orgadm"))
+            .args(["token", "verify", "--cert"])
+            .arg(&cert_file)
+            .args(["--at", &when, t])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (ok, out) = cli(&token, at(iat + 60));
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("verdict: VALID") && out.contains(&sid),
+        "{out}"
+    );
+    let (ok, out) = cli(&token, at(iat + 86_400));
+    assert!(!ok && out.contains("NOT VALID (EXPIRED)"), "{out}");
+    let (ok, out) = cli(&reversed(&token), at(iat + 60));
+    assert!(
+        !ok && out.contains("NOT VALID (SIGNATURE_INVALID)"),
+        "{out}"
+    );
     let certs = grpc(s)
         .await
         .get_signing_certificates(pb::GetSigningCertificatesRequest {})
