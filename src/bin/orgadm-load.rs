@@ -63,6 +63,10 @@ enum Scenario {
     Invitations(InvArgs),
     /// In-process gRPC: ListEmployees page latency for an organisation of many employees.
     Employees(EmpArgs),
+    /// In-process server on loopback: the token exchange over HTTP and gRPC with concurrent
+    /// clients, against the bare cryptographic ceiling (one CMS verification + one token
+    /// signature) measured in the same run on the same cores.
+    Token(token::TokenArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -402,8 +406,12 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Orgs(c) => run_orgs(c).await,
         Scenario::Invitations(a) => inproc::run_invitations(a).await,
         Scenario::Employees(a) => inproc::run_employees(a).await,
+        Scenario::Token(a) => token::run(a).await,
     }
 }
+
+#[path = "orgadm-load/token.rs"]
+mod token;
 
 /// Scenarios that open the database in this process, through the service's own `Core`.
 mod inproc {
@@ -473,11 +481,11 @@ mod inproc {
         }
     }
 
-    fn e(e: ServiceError) -> anyhow::Error {
+    pub fn e(e: ServiceError) -> anyhow::Error {
         anyhow::anyhow!("{e:?}")
     }
 
-    async fn caller(
+    pub async fn caller(
         core: &Core,
         role: Role,
         name: &str,
@@ -504,7 +512,7 @@ mod inproc {
         format!("{body}{check:02}")
     }
 
-    async fn person(core: &Core, op: &Caller, n: usize) -> anyhow::Result<i64> {
+    pub async fn person(core: &Core, op: &Caller, n: usize) -> anyhow::Result<i64> {
         let fields = PersonInput {
             surname: "Петров".into(),
             given_name: "Пётр".into(),
@@ -562,15 +570,15 @@ mod inproc {
         Ok(out)
     }
 
-    struct Run {
-        ok: usize,
-        errors: usize,
-        elapsed: Duration,
-        lat: Vec<Duration>,
+    pub struct Run {
+        pub ok: usize,
+        pub errors: usize,
+        pub elapsed: Duration,
+        pub lat: Vec<Duration>,
     }
 
     impl Run {
-        fn rate(&self) -> f64 {
+        pub fn rate(&self) -> f64 {
             self.ok as f64 / self.elapsed.as_secs_f64()
         }
         fn line(&self, what: &str) -> String {
@@ -587,7 +595,7 @@ mod inproc {
     }
 
     /// Runs `count` operations from `concurrency` tasks; `op(i)` does operation i.
-    async fn drive<F, Fut>(count: usize, concurrency: usize, op: F) -> Run
+    pub async fn drive<F, Fut>(count: usize, concurrency: usize, op: F) -> Run
     where
         F: Fn(usize) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<(), ServiceError>> + Send,
