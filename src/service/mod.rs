@@ -57,6 +57,8 @@ pub struct Core {
     pub tokens: tokens::TokenSettings,
     pub token_limits: std::sync::Arc<token_limit::TokenLimiter>,
     pub token_stats: std::sync::Arc<tokens::TokenStats>,
+    /// Recent successful chain checks of token signers (see `token_check::ChainCache`).
+    pub token_chains: std::sync::Arc<token_check::ChainCache>,
 }
 
 /// Invitation settings.
@@ -100,6 +102,7 @@ impl Core {
             tokens: tokens::TokenSettings::default(),
             token_limits: std::sync::Arc::default(),
             token_stats: std::sync::Arc::default(),
+            token_chains: std::sync::Arc::default(),
         })
     }
 

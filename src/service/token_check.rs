@@ -26,6 +26,81 @@ impl VerifiedSigner {
     }
 }
 
+/// Successful chain checks, remembered for a short while: a signer's chain (two more GOST
+/// verifications and the CRL look-ups) does not change between its exchanges, and the trust
+/// store is fixed for the life of the process. An entry is keyed by the exact DER of the signer
+/// and of the certificates embedded in the message, holds the window in which every certificate
+/// of its path is valid, and expires after `CHAIN_CACHE_TTL` (so a CRL entry dated in the future
+/// takes effect within that time). Failures are never cached.
+#[derive(Debug, Default)]
+pub struct ChainCache {
+    entries: std::sync::Mutex<std::collections::HashMap<Vec<u8>, ChainEntry>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ChainEntry {
+    checked_at: DateTime<Utc>,
+    not_before: DateTime<Utc>,
+    not_after: DateTime<Utc>,
+}
+
+/// How long a successful chain check is reused.
+pub const CHAIN_CACHE_TTL: Duration = Duration::minutes(5);
+const CHAIN_CACHE_MAX: usize = 10_000;
+
+impl ChainCache {
+    fn key(signer: &Certificate, embedded: &[Certificate]) -> Vec<u8> {
+        let mut k = Vec::with_capacity(4096);
+        for c in std::iter::once(signer).chain(embedded) {
+            k.extend_from_slice(&(c.der().len() as u32).to_be_bytes());
+            k.extend_from_slice(c.der());
+        }
+        k
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Vec<u8>, ChainEntry>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `trust.verify_chain`, or a recent success for the same certificates.
+    pub fn verify(
+        &self,
+        trust: &TrustStore,
+        signer: &Certificate,
+        embedded: &[Certificate],
+        now: DateTime<Utc>,
+    ) -> Result<(), CryptoError> {
+        let key = Self::key(signer, embedded);
+        if let Some(e) = self.lock().get(&key) {
+            if now >= e.checked_at
+                && now < e.checked_at + CHAIN_CACHE_TTL
+                && now >= e.not_before
+                && now <= e.not_after
+            {
+                return Ok(());
+            }
+        }
+        let path = trust.verify_chain(signer, embedded, now)?;
+        let entry = ChainEntry {
+            checked_at: now,
+            not_before: path
+                .iter()
+                .map(Certificate::not_before)
+                .max()
+                .unwrap_or(now),
+            not_after: path.iter().map(Certificate::not_after).min().unwrap_or(now),
+        };
+        let mut m = self.lock();
+        if m.len() >= CHAIN_CACHE_MAX {
+            m.clear();
+        }
+        m.insert(key, entry);
+        Ok(())
+    }
+}
+
 /// The time window a signature must have been made in.
 #[derive(Debug, Clone, Copy)]
 pub struct SigningWindow {
@@ -71,6 +146,7 @@ pub fn verify(
     presented: &str,
     canonical: &str,
     trust: &TrustStore,
+    chains: &ChainCache,
     now: DateTime<Utc>,
     window: SigningWindow,
 ) -> Result<VerifiedSigner, TokenRefusal> {
@@ -134,8 +210,8 @@ pub fn verify(
             ),
         ));
     }
-    trust
-        .verify_chain(&v.signer, &v.certificates, now)
+    chains
+        .verify(trust, &v.signer, &v.certificates, now)
         .map_err(chain_refusal)?;
     let kind = v.signer.kind();
     match kind {

@@ -275,8 +275,9 @@ impl Core {
         let presented = req.api_key.clone();
         let canon = canonical.clone();
         let now_utc = now.and_utc();
+        let chains = self.token_chains.clone();
         let verified: VerifiedSigner = tokio::task::spawn_blocking(move || {
-            token_check::verify(&der, &presented, &canon, &trust, now_utc, window)
+            token_check::verify(&der, &presented, &canon, &trust, &chains, now_utc, window)
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("signature check failed: {e}")))??;
