@@ -880,4 +880,10 @@ async fn exchange_and_every_refusal(s: &TestServer) {
         0
     );
     assert_no_secret(s, &[&k.secret, &k.secret512]);
+    // Failed attempts are counted in the metrics.
+    let (st, _, m) = http_get(&format!("http://{}/metrics", s.addr), &[]).await;
+    let m = String::from_utf8(m).unwrap();
+    assert_eq!(st, 200);
+    assert!(m.contains(&format!("orgadm_token_refused_total {refused}")), "{m}");
+    assert!(m.contains("orgadm_token_rate_limited_total 3"), "{m}");
 }
