@@ -648,6 +648,20 @@ async fn exchange_and_every_refusal(s: &TestServer) {
     .await;
     let (st, body, _) = http_exchange(s, &k.secret, "").await;
     assert_eq!((st, body["code"].as_str()), (400, Some("ESIA-020000")));
+    // Size limits: 32 KiB for the signature parameter (hyper refuses URIs of 64 KiB and more
+    // with 414 before any handler), 64 KiB for the gRPC message.
+    let (st, body, _) = http_exchange(s, &k.secret, &"A".repeat(40_000)).await;
+    assert_eq!(
+        (st, body["code"].as_str()),
+        (400, Some("ESIA-020000")),
+        "{body}"
+    );
+    let (st, _, _) = http_exchange(s, &k.secret, &"A".repeat(70_000)).await;
+    assert_eq!(st, 414);
+    let err = grpc_exchange(s, &k.secret, vec![0x30; 70_000])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::OutOfRange, "{err:?}");
     // An unknown key, properly signed.
     let unknown = uuid::Uuid::new_v4().to_string();
     let sig = b64url(&sign("impersonal", &unknown, at, false));
@@ -884,6 +898,9 @@ async fn exchange_and_every_refusal(s: &TestServer) {
     let (st, _, m) = http_get(&format!("http://{}/metrics", s.addr), &[]).await;
     let m = String::from_utf8(m).unwrap();
     assert_eq!(st, 200);
-    assert!(m.contains(&format!("orgadm_token_refused_total {refused}")), "{m}");
+    assert!(
+        m.contains(&format!("orgadm_token_refused_total {refused}")),
+        "{m}"
+    );
     assert!(m.contains("orgadm_token_rate_limited_total 3"), "{m}");
 }

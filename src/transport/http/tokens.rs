@@ -20,7 +20,7 @@ use crate::service::tokens::{ExchangeRequest, TokenVerdict};
 use crate::transport::credentials;
 
 /// Largest `signature` parameter accepted (a CMS message with a certificate chain is a few KiB).
-pub const MAX_SIGNATURE_PARAM: usize = 64 * 1024;
+pub const MAX_SIGNATURE_PARAM: usize = 32 * 1024;
 /// Largest introspection body.
 pub const MAX_INTROSPECT_BODY: usize = 64 * 1024;
 
