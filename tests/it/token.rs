@@ -144,6 +144,50 @@ fn openssl_verifies(token: &str, cert_pem: &str) -> Option<bool> {
     Some(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Verified OK"))
 }
 
+/// `openssl cms -sign -nodetach` of `content` by test certificate `name` (DER), or None
+/// without the GOST engine.
+fn openssl_sign_attached(name: &str, content: &str) -> Option<Vec<u8>> {
+    let engine = std::process::Command::new("openssl")
+        .args(["engine", "gost"])
+        .env("OPENSSL_CONF", "/dev/null")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !engine {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("key.txt");
+    std::fs::write(&f, content).unwrap();
+    let out = std::process::Command::new("openssl")
+        .env("OPENSSL_CONF", "/dev/null")
+        .args([
+            "cms",
+            "-sign",
+            "-engine",
+            "gost",
+            "-binary",
+            "-nodetach",
+            "-md",
+            "md_gost12_256",
+            "-outform",
+            "DER",
+            "-in",
+        ])
+        .arg(&f)
+        .arg("-signer")
+        .arg(pki(name, "cert.pem"))
+        .arg("-inkey")
+        .arg(pki(name, "key.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(out.stdout)
+}
+
 /// The reversed signature (CryptoPro's raw layout) of a token.
 fn reversed(token: &str) -> String {
     let (signed, s64) = token.rsplit_once('.').unwrap();
@@ -858,6 +902,17 @@ async fn exchange_and_every_refusal(s: &TestServer) {
     iss.keys.delete_api_key(change(&k.key_id)).await.unwrap();
     refused_http(s, &k.secret, &sig(), 404, "ESIA-037218", "API_KEY_DELETED").await;
 
+    // A signature made by OpenSSL's GOST engine (attached, as in the worked example): OpenSSL
+    // signs at the wall-clock time, so the test clock moves there first.
+    let wall = orgadm::service::SystemClock.now();
+    if wall > s.clock.now() {
+        s.clock.advance(wall - s.clock.now());
+    }
+    if let Some(sig) = openssl_sign_attached("impersonal", &k.secret512) {
+        let (st, body, _) = http_exchange(s, &k.secret512, &b64_pct(&sig)).await;
+        assert_eq!(st, 200, "OpenSSL's signature refused: {body}");
+    }
+
     // A replica without a signing key answers 503 with a clear message.
     let replica = s.replica().await;
     let url = format!(
@@ -878,7 +933,12 @@ async fn exchange_and_every_refusal(s: &TestServer) {
 
     // Every issuance recorded with its event; every refusal recorded; no secret anywhere.
     let issued = count_rows(&s.db, "token_issuances");
-    assert_eq!(issued, 7, "issuances");
+    let with_openssl = if openssl_sign_attached("impersonal", "x").is_some() {
+        1
+    } else {
+        0
+    };
+    assert_eq!(issued, 7 + with_openssl, "issuances");
     assert_eq!(
         count_where(
             &s.db,
