@@ -16,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "orgadm/v1/employee.proto",
         "orgadm/v1/information_system.proto",
         "orgadm/v1/api_key.proto",
+        "orgadm/v1/token.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(protos, ["proto"])?;

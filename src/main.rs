@@ -66,9 +66,11 @@ enum Command {
         #[arg(long, env = "ORGADM_TRUST_DIR")]
         trust_dir: Option<std::path::PathBuf>,
         #[command(flatten)]
-        mail: MailArgs,
+        mail: Box<MailArgs>,
         #[command(flatten)]
         keys: Box<KeyArgs>,
+        #[command(flatten)]
+        tokens: Box<TokenArgs>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -78,6 +80,116 @@ enum Command {
     /// The service signing key, and signature tools for compliance officers (no database needed).
     #[command(subcommand)]
     Pki(orgadm::cli::pki::PkiCommand),
+    /// Access tokens: check an ESIA-shaped GOST token offline (no database needed).
+    #[command(subcommand)]
+    Token(orgadm::cli::token::TokenCommand),
+}
+
+/// The token exchange.
+#[derive(Args)]
+struct TokenArgs {
+    /// The `iss` claim of issued tokens (default: the public base URL with a trailing slash).
+    #[arg(long, env = "ORGADM_TOKEN_ISSUER")]
+    token_issuer: Option<String>,
+    /// API scopes every token carries before `http://esia.gosuslugi.ru/org_inf?org_oid=<OID>`
+    /// (repeatable, or space-separated), e.g. `http://lk.gosuslugi.ru/api-order`.
+    #[arg(long, env = "ORGADM_TOKEN_SCOPES", value_delimiter = ' ')]
+    token_scopes: Vec<String>,
+    /// Token lifetime in seconds (ESIA's tokens: 86400).
+    #[arg(long, env = "ORGADM_TOKEN_LIFETIME_SECS", default_value_t = 86_400)]
+    token_lifetime_secs: u32,
+    /// Accept an employee's certificate of the key's organisation whose SNILS is the key
+    /// holder's, besides the organisation's impersonal certificate. ESIA accepts only the
+    /// impersonal certificate since 2024-09-01: pass `false` to do the same.
+    #[arg(long, env = "ORGADM_TOKEN_ACCEPT_EMPLOYEE_CERTIFICATES", default_value_t = true, action = clap::ArgAction::Set)]
+    token_accept_employee_certificates: bool,
+    /// How long before the request the key may have been signed (signingTime), in seconds.
+    #[arg(
+        long,
+        env = "ORGADM_TOKEN_MAX_SIGNATURE_AGE_SECS",
+        default_value_t = 86_400
+    )]
+    token_max_signature_age_secs: u32,
+    /// How far in the future a signingTime may lie (clock skew), in seconds.
+    #[arg(
+        long,
+        env = "ORGADM_TOKEN_SIGNING_TIME_SKEW_SECS",
+        default_value_t = 300
+    )]
+    token_signing_time_skew_secs: u32,
+    /// An earlier signing certificate still published and accepted by VerifyToken during a
+    /// key rotation (repeatable).
+    #[arg(long, env = "ORGADM_TOKEN_PREVIOUS_CERT")]
+    token_previous_cert: Vec<std::path::PathBuf>,
+    /// Exchanges per second per API-KEY (0: no limit). Limits are per replica.
+    #[arg(long, env = "ORGADM_TOKEN_RATE_PER_KEY", default_value_t = 1.0)]
+    token_rate_per_key: f64,
+    /// Burst per API-KEY.
+    #[arg(long, env = "ORGADM_TOKEN_BURST_PER_KEY", default_value_t = 10.0)]
+    token_burst_per_key: f64,
+    /// Exchanges per second per client address (0: no limit). Limits are per replica.
+    #[arg(long, env = "ORGADM_TOKEN_RATE_PER_ADDRESS", default_value_t = 20.0)]
+    token_rate_per_address: f64,
+    /// Burst per client address.
+    #[arg(long, env = "ORGADM_TOKEN_BURST_PER_ADDRESS", default_value_t = 50.0)]
+    token_burst_per_address: f64,
+}
+
+impl TokenArgs {
+    fn apply(
+        &self,
+        mut core: orgadm::service::Core,
+        public_base_url: &str,
+    ) -> anyhow::Result<orgadm::service::Core> {
+        use orgadm::service::token_limit::{Limits, Rate};
+        if self.token_lifetime_secs == 0 {
+            anyhow::bail!("--token-lifetime-secs must be at least 1");
+        }
+        let t = &mut core.tokens;
+        t.issuer = self
+            .token_issuer
+            .clone()
+            .unwrap_or_else(|| format!("{}/", public_base_url.trim_end_matches('/')));
+        t.scopes = self
+            .token_scopes
+            .iter()
+            .flat_map(|s| s.split_whitespace())
+            .map(str::to_owned)
+            .collect();
+        if let Some(bad) = t.scopes.iter().find(|s| !s.is_ascii() || s.contains('"')) {
+            anyhow::bail!("--token-scopes: {bad:?} is not a scope (an ASCII URL)");
+        }
+        t.lifetime = chrono::Duration::seconds(self.token_lifetime_secs.into());
+        t.accept_employee_certificates = self.token_accept_employee_certificates;
+        t.max_signature_age = chrono::Duration::seconds(self.token_max_signature_age_secs.into());
+        t.future_skew = chrono::Duration::seconds(self.token_signing_time_skew_secs.into());
+        for p in &self.token_previous_cert {
+            let bytes = std::fs::read(p)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
+            let c = orgadm::crypto::cert::Certificate::from_bytes(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            t.previous_certificates.push(c);
+        }
+        let rate = |per_second: f64, burst: f64| -> anyhow::Result<Rate> {
+            if !(per_second >= 0.0 && burst >= 0.0 && per_second.is_finite() && burst.is_finite()) {
+                anyhow::bail!("token rates and bursts must be non-negative numbers");
+            }
+            Ok(Rate {
+                per_second,
+                burst: burst.max(1.0),
+            })
+        };
+        core.token_limits.configure(Limits {
+            per_key: rate(self.token_rate_per_key, self.token_burst_per_key)?,
+            per_address: rate(self.token_rate_per_address, self.token_burst_per_address)?,
+        });
+        tracing::info!(
+            issuer = %core.tokens.issuer,
+            accept_employee_certificates = core.tokens.accept_employee_certificates,
+            "token exchange configured"
+        );
+        Ok(core)
+    }
 }
 
 /// API-KEYs.
@@ -287,6 +399,15 @@ async fn main() -> ExitCode {
             }
         };
     }
+    if let Command::Token(cmd) = cli.command {
+        return match orgadm::cli::token::run(cmd) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("orgadm: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -309,6 +430,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             trust_dir,
             mail,
             keys,
+            tokens,
         } => {
             if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://"))
             {
@@ -328,7 +450,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
             if let Some(s) = signer {
                 core = core.with_signer(s);
+            } else {
+                tracing::warn!("no --signing-key: the token exchange answers UNAVAILABLE");
             }
+            core = tokens.apply(core, &public_base_url)?;
             if let Some(dir) = trust_dir {
                 let trust = orgadm::crypto::trust::TrustStore::from_dir(&dir).map_err(|e| {
                     anyhow::anyhow!("cannot use the trust directory {}: {e}", dir.display())
@@ -358,7 +483,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Client(c) => client(db, c).await,
-        Command::Pki(_) => Ok(()),
+        Command::Pki(_) | Command::Token(_) => Ok(()),
     }
 }
 

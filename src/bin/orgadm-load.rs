@@ -71,6 +71,10 @@ enum Scenario {
     /// verification (signature + chain to the trust anchors with CRLs) against SubmitSignature
     /// (read, the same verification and signer match, write, audit event).
     Signatures(SigArgs),
+    /// In-process server on loopback: the token exchange over HTTP and gRPC with concurrent
+    /// clients, against the bare cryptographic ceiling (one CMS verification + one token
+    /// signature) measured in the same run on the same cores.
+    Token(token::TokenArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -430,8 +434,12 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Employees(a) => inproc::run_employees(a).await,
         Scenario::Keys(a) => keys::run(a).await,
         Scenario::Signatures(a) => inproc::run_signatures(a).await,
+        Scenario::Token(a) => token::run(a).await,
     }
 }
+
+#[path = "orgadm-load/token.rs"]
+mod token;
 
 /// Scenarios that open the database in this process, through the service's own `Core`.
 mod inproc {

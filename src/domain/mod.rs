@@ -11,5 +11,6 @@ pub mod person;
 pub mod poa;
 pub mod power;
 pub mod system;
+pub mod token;
 
 pub use error::{FieldViolation, Violations};

@@ -52,6 +52,13 @@ pub fn console() -> Allowed {
     Allowed { rule: "console" }
 }
 
+/// The public token exchange: a qualified signature over a working API-KEY is the authority.
+pub fn signed_api_key() -> Allowed {
+    Allowed {
+        rule: "signed API-KEY",
+    }
+}
+
 pub fn register_person(caller: &Caller) -> Result<Allowed, ServiceError> {
     match caller.role {
         Role::Operator => allow("operator"),

@@ -46,6 +46,18 @@ pub enum ServiceError {
     Retry(String),
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// A feature the deployment has not configured (e.g. no signing key): the message is sent.
+    #[error("not configured: {0}")]
+    NotConfigured(String),
+    /// The token exchange refused: ESIA's code, orgadm's reason, the recorded detail.
+    #[error("token refused: {0}")]
+    TokenRefused(crate::domain::token::TokenRefusal),
+    /// Too many requests; retry after the hint.
+    #[error("rate limited: {message}")]
+    RateLimited {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     #[error("internal: {0}")]
     Internal(String),
 }

@@ -26,6 +26,9 @@ pub mod poa_sign;
 pub mod powers;
 pub mod signer;
 pub mod systems;
+pub mod token_check;
+pub mod token_limit;
+pub mod tokens;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use db::Db;
@@ -54,6 +57,12 @@ pub struct Core {
     /// API-KEY uses not yet written (see `key_use`), and how often they are written.
     pub key_uses: std::sync::Arc<key_use::KeyUses>,
     pub key_use_flush: std::time::Duration,
+    /// The token exchange's settings, rate limits (per replica) and counters.
+    pub tokens: tokens::TokenSettings,
+    pub token_limits: std::sync::Arc<token_limit::TokenLimiter>,
+    pub token_stats: std::sync::Arc<tokens::TokenStats>,
+    /// Recent successful chain checks of token signers (see `token_check::ChainCache`).
+    pub token_chains: std::sync::Arc<token_check::ChainCache>,
 }
 
 /// Invitation settings.
@@ -94,6 +103,10 @@ impl Core {
             api_keys: api_keys::ApiKeySettings::default(),
             key_uses: std::sync::Arc::default(),
             key_use_flush: std::time::Duration::from_secs(10),
+            tokens: tokens::TokenSettings::default(),
+            token_limits: std::sync::Arc::default(),
+            token_stats: std::sync::Arc::default(),
+            token_chains: std::sync::Arc::default(),
         })
     }
 

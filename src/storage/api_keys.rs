@@ -232,6 +232,51 @@ const FACTS_SQL: &str = "SELECT k.id, k.prefix, k.client_id, k.organization_oid,
  FROM api_keys k JOIN information_systems s ON s.client_id = k.client_id \
  WHERE k.key_hash = $1 OR k.key_hash = $2";
 
+/// The key with id `id` and the facts about it on `today` (token introspection re-checks the key
+/// of an issued token by the id its issuance recorded); None when there is no such key.
+pub fn facts_by_id(
+    conn: &mut DbConnection,
+    id: &str,
+    today: NaiveDate,
+) -> Result<Option<KeyFacts>, StorageError> {
+    let sql = FACTS_SQL.replace(
+        "k.key_hash = $1 OR k.key_hash = $2",
+        "k.id = $1 AND k.id = $2",
+    );
+    let row: Option<FactsRow> = match conn {
+        DbConnection::Postgresql(pg) => diesel::sql_query(sql)
+            .bind::<Text, _>(id)
+            .bind::<Text, _>(id)
+            .bind::<Date, _>(today)
+            .bind::<Text, _>(API_KEY_POWER)
+            .get_result(pg)
+            .optional()?,
+        DbConnection::Sqlite(sq) => diesel::sql_query(sql.replace('$', "?"))
+            .bind::<Text, _>(id)
+            .bind::<Text, _>(id)
+            .bind::<Date, _>(today)
+            .bind::<Text, _>(API_KEY_POWER)
+            .get_result(sq)
+            .optional()?,
+    };
+    row.map(FactsRow::into_domain).transpose()
+}
+
+impl FactsRow {
+    fn into_domain(self) -> Result<KeyFacts, StorageError> {
+        let active = |s: &Option<String>| s.as_deref() == Some("active");
+        Ok(KeyFacts {
+            grant_active: active(&self.grant_state),
+            holder_active: active(&self.holder_state),
+            issuer_active: active(&self.issuer_state),
+            system_enabled: self.system_enabled,
+            holder_in_system: self.holder_in_system,
+            issuer_authorised: self.issuer_authorised,
+            key: self.key.into_domain()?,
+        })
+    }
+}
+
 /// The key whose hash is one of `hashes` (one or two: current and previous hash key) and the
 /// facts about it on `today`; None when no key has such a hash.
 pub fn facts(
@@ -259,17 +304,5 @@ pub fn facts(
             .get_result(sq)
             .optional()?,
     };
-    let active = |s: &Option<String>| s.as_deref() == Some("active");
-    row.map(|r| {
-        Ok(KeyFacts {
-            grant_active: active(&r.grant_state),
-            holder_active: active(&r.holder_state),
-            issuer_active: active(&r.issuer_state),
-            system_enabled: r.system_enabled,
-            holder_in_system: r.holder_in_system,
-            issuer_authorised: r.issuer_authorised,
-            key: r.key.into_domain()?,
-        })
-    })
-    .transpose()
+    row.map(FactsRow::into_domain).transpose()
 }

@@ -16,6 +16,7 @@ pub mod poa_signed;
 pub mod powers;
 pub mod schema;
 pub mod systems;
+pub mod tokens;
 
 pub use conn::{Backend, DbConfig, DbConnection, DbPool, read_tx, write_tx};
 

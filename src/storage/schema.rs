@@ -344,3 +344,34 @@ diesel::table! {
         registered_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    token_issuances (sid) {
+        sid -> Text,
+        key_id -> Text,
+        client_id -> Text,
+        organization_oid -> BigInt,
+        holder_oid -> BigInt,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        client_addr -> Text,
+        signer_serial -> Text,
+        signer_thumbprint -> Text,
+        signer_kind -> Text,
+        signing_time -> Timestamp,
+    }
+}
+
+diesel::table! {
+    token_refusals (id) {
+        id -> Text,
+        occurred_at -> Timestamp,
+        key_id -> Nullable<Text>,
+        organization_oid -> Nullable<BigInt>,
+        esia_code -> Text,
+        reason -> Text,
+        detail -> Text,
+        client_addr -> Text,
+        signer_serial -> Nullable<Text>,
+    }
+}

@@ -22,12 +22,13 @@ use super::grpc::pb::{
     organization_service_server::OrganizationServiceServer,
     person_service_server::PersonServiceServer,
     power_of_attorney_service_server::PowerOfAttorneyServiceServer,
-    power_service_server::PowerServiceServer,
+    power_service_server::PowerServiceServer, token_service_server::TokenServiceServer,
 };
 use super::grpc::persons::PersonApi;
 use super::grpc::poa::PoaApi;
 use super::grpc::powers::PowerApi;
 use super::grpc::systems::InformationSystemApi;
+use super::grpc::tokens::{MAX_TOKEN_MESSAGE_BYTES, TokenApi};
 use super::http::{self, Readiness};
 use crate::service::Core;
 
@@ -43,6 +44,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "orgadm.v1.AccessGroupService",
     "orgadm.v1.InformationSystemService",
     "orgadm.v1.ApiKeyService",
+    "orgadm.v1.TokenService",
 ];
 
 /// Serves until `shutdown` resolves; readiness and health flip to serving once accepting and
@@ -82,6 +84,9 @@ pub async fn serve(
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let api_keys = ApiKeyServiceServer::new(ApiKeyApi { core: core.clone() })
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    // Public: no client credentials (like health and reflection).
+    let tokens = TokenServiceServer::new(TokenApi { core: core.clone() })
+        .max_decoding_message_size(MAX_TOKEN_MESSAGE_BYTES);
 
     let grpc = tonic::service::Routes::new(health_service)
         .add_service(reflection)
@@ -96,6 +101,7 @@ pub async fn serve(
         .add_service(Authenticated::new(core.clone(), groups))
         .add_service(Authenticated::new(core.clone(), systems))
         .add_service(Authenticated::new(core.clone(), api_keys))
+        .add_service(tokens)
         .into_axum_router();
     let ready = Readiness::default();
     let app = grpc

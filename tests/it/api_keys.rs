@@ -16,7 +16,7 @@ use crate::support::*;
 
 both_backends!(seed_flow_and_every_condition, systems_grants_and_access);
 
-const SYSTEM: &str = "VENDOR_CRM";
+pub(crate) const SYSTEM: &str = "VENDOR_CRM";
 
 /// The tables forming keys may touch.
 const TABLES: [&str; 5] = [
@@ -31,12 +31,12 @@ fn counts(s: &TestServer) -> Vec<i64> {
     TABLES.iter().map(|t| count_rows(&s.db, t)).collect()
 }
 
-struct World {
-    vendor: i64,
-    consumer: i64,
-    head: i64,
-    portal: String,
-    vendor_client: String,
+pub(crate) struct World {
+    pub vendor: i64,
+    pub consumer: i64,
+    pub head: i64,
+    pub portal: String,
+    pub vendor_client: String,
 }
 
 fn vendor_req(head: i64) -> pb::RegisterOrganizationRequest {
@@ -54,7 +54,7 @@ fn vendor_req(head: i64) -> pb::RegisterOrganizationRequest {
 
 /// The vendor (with its client) and the consumer whose head is the test PKI's head
 /// certificate's person (Петров Пётр Петрович), on 2026-11-25 (the certificates' validity).
-async fn world(s: &TestServer) -> World {
+pub(crate) async fn world(s: &TestServer) -> World {
     s.clock
         .advance(chrono::Duration::days(314) + chrono::Duration::hours(2));
     let mut op = s.as_operator().await;
@@ -91,7 +91,7 @@ async fn world(s: &TestServer) -> World {
     }
 }
 
-fn register(vendor: i64) -> pb::RegisterSystemRequest {
+pub(crate) fn register(vendor: i64) -> pb::RegisterSystemRequest {
     pb::RegisterSystemRequest {
         vendor_oid: vendor,
         client_id: SYSTEM.into(),
@@ -100,13 +100,13 @@ fn register(vendor: i64) -> pb::RegisterSystemRequest {
     }
 }
 
-fn by_ogrn(ogrn: &str) -> Option<pb::ConsumerRef> {
+pub(crate) fn by_ogrn(ogrn: &str) -> Option<pb::ConsumerRef> {
     Some(pb::ConsumerRef {
         by: Some(pb::consumer_ref::By::Ogrn(ogrn.into())),
     })
 }
 
-fn member(org: i64, p: i64) -> pb::SystemMemberRequest {
+pub(crate) fn member(org: i64, p: i64) -> pb::SystemMemberRequest {
     pb::SystemMemberRequest {
         client_id: SYSTEM.into(),
         organization_oid: org,
@@ -114,7 +114,7 @@ fn member(org: i64, p: i64) -> pb::SystemMemberRequest {
     }
 }
 
-fn group(org: i64, g: &str, p: i64) -> pb::GroupMemberRequest {
+pub(crate) fn group(org: i64, g: &str, p: i64) -> pb::GroupMemberRequest {
     pb::GroupMemberRequest {
         organization_oid: org,
         mnemonic: g.into(),
@@ -122,7 +122,7 @@ fn group(org: i64, g: &str, p: i64) -> pb::GroupMemberRequest {
     }
 }
 
-fn create(org: i64, holder: i64, rid: &str) -> pb::CreateApiKeyRequest {
+pub(crate) fn create(org: i64, holder: i64, rid: &str) -> pb::CreateApiKeyRequest {
     pb::CreateApiKeyRequest {
         request_id: rid.into(),
         client_id: SYSTEM.into(),
@@ -136,7 +136,7 @@ fn create(org: i64, holder: i64, rid: &str) -> pb::CreateApiKeyRequest {
     }
 }
 
-fn change(id: &str) -> pb::ChangeApiKeyRequest {
+pub(crate) fn change(id: &str) -> pb::ChangeApiKeyRequest {
     pb::ChangeApiKeyRequest {
         id: id.into(),
         etag: String::new(),
@@ -145,7 +145,7 @@ fn change(id: &str) -> pb::ChangeApiKeyRequest {
 
 /// The head drafts and signs (with the head's certificate) a power of attorney granting
 /// `rep` the API-KEY power for the system from today to 2027-05-31.
-async fn sign_key_power(head: &mut Api, org: i64, rep: i64) -> String {
+pub(crate) async fn sign_key_power(head: &mut Api, org: i64, rep: i64) -> String {
     let d = head
         .poa
         .create_draft(pb::CreateDraftRequest {
@@ -195,7 +195,7 @@ async fn sign_key_power(head: &mut Api, org: i64, rep: i64) -> String {
     d.number
 }
 
-fn sign_as(name: &str, content: &[u8]) -> Vec<u8> {
+pub(crate) fn sign_as(name: &str, content: &[u8]) -> Vec<u8> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pki");
     let key = orgadm::crypto::keys::private_key_from_pem(
         &std::fs::read_to_string(format!("{dir}/{name}.key.pem")).unwrap(),
@@ -657,7 +657,7 @@ async fn seed_flow_and_every_condition(s: &TestServer) {
 
 /// Scans the whole database for the secrets: the SQLite files byte by byte, or every row of
 /// every PostgreSQL table as text.
-fn assert_no_secret(s: &TestServer, secrets: &[&str]) {
+pub(crate) fn assert_no_secret(s: &TestServer, secrets: &[&str]) {
     if s.db.url.starts_with("postgres") {
         use diesel::{Connection, RunQueryDsl};
         #[derive(diesel::QueryableByName)]

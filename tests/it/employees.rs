@@ -25,6 +25,22 @@ pub(crate) async fn hire(
 ) -> i64 {
     let mut op = s.as_operator().await;
     let person = confirmed_person(&mut op, surname, n).await;
+    hire_person(s, dir, inviter, org, portal, person, n, admin).await
+}
+
+/// Hires a person already registered (e.g. one whose SNILS a test certificate carries); `n`
+/// makes the invitation's e-mail unique.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn hire_person(
+    s: &TestServer,
+    dir: &std::path::Path,
+    inviter: &mut Api,
+    org: i64,
+    portal: &str,
+    person: i64,
+    n: u32,
+    admin: bool,
+) -> i64 {
     let email = format!("p{n}@example.ru");
     inviter
         .invitations

@@ -25,5 +25,6 @@ mod powers;
 mod register_signed;
 mod replicas;
 mod server;
+mod token;
 mod xml_emchd;
 mod xml_import;

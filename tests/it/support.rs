@@ -86,6 +86,19 @@ impl Drop for TestDb {
     }
 }
 
+/// A fresh service signing key (TC26 256 A) with a self-signed certificate, for tokens.
+pub fn test_signer() -> orgadm::crypto::service_key::ServiceSigner {
+    use orgadm::crypto::gost3410::{ParamSet, PrivateKey};
+    use orgadm::crypto::service_key;
+    let key = PrivateKey::generate(ParamSet::Tc26_256A).unwrap();
+    let name = service_key::parse_subject("CN=orgadm test token signer,O=orgadm").unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let cert = service_key::self_signed_certificate(&key, &name, at, 3650).unwrap();
+    service_key::ServiceSigner::new(key, cert).unwrap()
+}
+
 /// A running server and what tests need to talk to it.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -117,7 +130,8 @@ impl TestServer {
         let core = orgadm::app::open(db.config(), Some(shared))
             .await
             .unwrap()
-            .with_trust(trust);
+            .with_trust(trust)
+            .with_signer(test_signer());
         let (_, operator) = core
             .create_client("operator".into(), Role::Operator, None)
             .await

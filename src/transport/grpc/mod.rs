@@ -10,6 +10,7 @@ pub mod poa;
 pub mod powers;
 pub mod status;
 pub mod systems;
+pub mod tokens;
 
 /// Code generated from `proto/orgadm/v1` by `build.rs`.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]

@@ -87,6 +87,33 @@ impl From<ServiceError> for Status {
                     d,
                 )
             }
+            ServiceError::NotConfigured(m) => {
+                Status::with_error_details(Code::Unavailable, m, info("NOT_CONFIGURED"))
+            }
+            ServiceError::TokenRefused(r) => {
+                use crate::domain::token::RefusalClass;
+                let code = match r.refusal.class() {
+                    RefusalClass::Malformed => Code::InvalidArgument,
+                    RefusalClass::BadSignature => Code::Unauthenticated,
+                    RefusalClass::KeyNotUsable => Code::PermissionDenied,
+                    RefusalClass::NotFound => Code::NotFound,
+                };
+                let mut d = ErrorDetails::new();
+                d.set_error_info(
+                    r.refusal.esia_code(),
+                    DOMAIN,
+                    HashMap::from([("reason".to_owned(), r.refusal.reason().to_owned())]),
+                );
+                Status::with_error_details(code, r.refusal.message(), d)
+            }
+            ServiceError::RateLimited {
+                message,
+                retry_after,
+            } => {
+                let mut d = info("RATE_LIMITED");
+                d.set_retry_info(Some(retry_after));
+                Status::with_error_details(Code::ResourceExhausted, message, d)
+            }
             ServiceError::Internal(m) => {
                 tracing::error!(cause = %m, "internal error");
                 Status::with_error_details(Code::Internal, "internal error", info("INTERNAL"))

@@ -51,6 +51,21 @@ pub fn http_error(e: ServiceError) -> Response {
                 vec![],
             )
         }
+        ServiceError::NotConfigured(m) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "NOT_CONFIGURED", m, vec![])
+        }
+        ServiceError::TokenRefused(r) => (
+            super::tokens::refusal_status(r.refusal.class()),
+            r.refusal.esia_code(),
+            r.refusal.message().to_owned(),
+            vec![],
+        ),
+        ServiceError::RateLimited { message, .. } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            message,
+            vec![],
+        ),
         ServiceError::Internal(m) => {
             tracing::error!(error = %m, "internal error");
             (

@@ -1,7 +1,8 @@
 //! Plain HTTP beside gRPC: liveness and readiness, the public status check of powers of
-//! attorney and document downloads; the public token endpoint later.
+//! attorney and document downloads, the public token exchange and its companions (`tokens`).
 pub mod error;
 pub mod poa;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,6 +55,20 @@ pub fn router(core: Core, ready: Readiness) -> Router {
             "/v1/powers-of-attorney/{number}/revocation.sig",
             get(poa::download_revocation_signature),
         )
+        .route(
+            "/esia-rs/api/public/v1/orgs/ext-app/{api_key}/tkn",
+            get(tokens::exchange),
+        )
+        .route("/v1/token/certificates", get(tokens::certificates))
+        .route("/metrics", get(metrics))
+        .route(
+            "/v1/token/introspect",
+            get(tokens::introspect_get)
+                .post(tokens::introspect_post)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    tokens::MAX_INTROSPECT_BODY,
+                )),
+        )
         .with_state(HttpState { core, ready })
 }
 
@@ -70,6 +85,28 @@ pub async fn fallback(req: axum::extract::Request) -> axum::response::Response {
     } else {
         (StatusCode::NOT_FOUND, "not found\n").into_response()
     }
+}
+
+/// Counters in the Prometheus text format (this replica's, since its start).
+async fn metrics(State(s): State<HttpState>) -> impl axum::response::IntoResponse {
+    let (issued, refused, limited) = s.core.token_stats.snapshot();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        format!(
+            "# HELP orgadm_token_issued_total Access tokens issued.\n\
+             # TYPE orgadm_token_issued_total counter\n\
+             orgadm_token_issued_total {issued}\n\
+             # HELP orgadm_token_refused_total Token exchanges refused (recorded in token_refusals).\n\
+             # TYPE orgadm_token_refused_total counter\n\
+             orgadm_token_refused_total {refused}\n\
+             # HELP orgadm_token_rate_limited_total Token exchanges refused by a rate limit (not recorded).\n\
+             # TYPE orgadm_token_rate_limited_total counter\n\
+             orgadm_token_rate_limited_total {limited}\n"
+        ),
+    )
 }
 
 async fn healthz() -> &'static str {

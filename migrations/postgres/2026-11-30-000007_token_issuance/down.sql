@@ -1,0 +1,2 @@
+DROP TABLE token_refusals;
+DROP TABLE token_issuances;

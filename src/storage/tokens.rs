@@ -1,0 +1,135 @@
+//! The token exchange's records: issued tokens (by sid) and refused exchanges; and the facts
+//! about a key's organisation and holder the signer's certificate is matched against.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{organizations, persons, token_issuances, token_refusals};
+use super::{DbConnection, StorageError};
+use crate::domain::token::{Issuance, RefusalRecord};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = token_issuances)]
+struct IssuanceRow {
+    sid: String,
+    key_id: String,
+    client_id: String,
+    organization_oid: i64,
+    holder_oid: i64,
+    issued_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    client_addr: String,
+    signer_serial: String,
+    signer_thumbprint: String,
+    signer_kind: String,
+    signing_time: NaiveDateTime,
+}
+
+impl From<&Issuance> for IssuanceRow {
+    fn from(i: &Issuance) -> Self {
+        let i = i.clone();
+        Self {
+            sid: i.sid,
+            key_id: i.key_id,
+            client_id: i.client_id,
+            organization_oid: i.organization_oid,
+            holder_oid: i.holder_oid,
+            issued_at: i.issued_at,
+            expires_at: i.expires_at,
+            client_addr: i.client_addr,
+            signer_serial: i.signer_serial,
+            signer_thumbprint: i.signer_thumbprint,
+            signer_kind: i.signer_kind,
+            signing_time: i.signing_time,
+        }
+    }
+}
+
+impl From<IssuanceRow> for Issuance {
+    fn from(r: IssuanceRow) -> Self {
+        Self {
+            sid: r.sid,
+            key_id: r.key_id,
+            client_id: r.client_id,
+            organization_oid: r.organization_oid,
+            holder_oid: r.holder_oid,
+            issued_at: r.issued_at,
+            expires_at: r.expires_at,
+            client_addr: r.client_addr,
+            signer_serial: r.signer_serial,
+            signer_thumbprint: r.signer_thumbprint,
+            signer_kind: r.signer_kind,
+            signing_time: r.signing_time,
+        }
+    }
+}
+
+pub fn insert_issuance(conn: &mut DbConnection, i: &Issuance) -> Result<(), StorageError> {
+    diesel::insert_into(token_issuances::table)
+        .values(IssuanceRow::from(i))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn get_issuance(conn: &mut DbConnection, sid: &str) -> Result<Option<Issuance>, StorageError> {
+    Ok(token_issuances::table
+        .find(sid)
+        .select(IssuanceRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Issuance::from))
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = token_refusals)]
+struct RefusalRow<'a> {
+    id: &'a str,
+    occurred_at: NaiveDateTime,
+    key_id: Option<&'a str>,
+    organization_oid: Option<i64>,
+    esia_code: &'a str,
+    reason: &'a str,
+    detail: &'a str,
+    client_addr: &'a str,
+    signer_serial: Option<&'a str>,
+}
+
+pub fn insert_refusal(conn: &mut DbConnection, r: &RefusalRecord) -> Result<(), StorageError> {
+    diesel::insert_into(token_refusals::table)
+        .values(RefusalRow {
+            id: &r.id,
+            occurred_at: r.occurred_at,
+            key_id: r.key_id.as_deref(),
+            organization_oid: r.organization_oid,
+            esia_code: &r.esia_code,
+            reason: &r.reason,
+            detail: &r.detail,
+            client_addr: &r.client_addr,
+            signer_serial: r.signer_serial.as_deref(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What a signer's certificate is matched against: the key's organisation's (OGRN, INN), None
+/// when it does not exist; and the holder's SNILS, None when the person does not exist
+/// (`Some(None)`: a person without SNILS).
+pub type KeySubject = (Option<(String, String)>, Option<Option<String>>);
+
+pub fn key_subject(
+    conn: &mut DbConnection,
+    org: i64,
+    holder: i64,
+) -> Result<KeySubject, StorageError> {
+    let o: Option<(String, String)> = organizations::table
+        .find(org)
+        .select((organizations::ogrn, organizations::inn))
+        .first(conn)
+        .optional()?;
+    let p: Option<Option<String>> = persons::table
+        .find(holder)
+        .select(persons::snils)
+        .first(conn)
+        .optional()?;
+    Ok((o, p))
+}
