@@ -439,7 +439,8 @@ impl Core {
         let now = self.clock.now();
         let facts = self
             .db
-            .read(move |c| Ok(storage::api_keys::facts(c, &hashes, now.date())?))
+            // `facts` is one statement: no transaction needed.
+            .read_one(move |c| Ok(storage::api_keys::facts(c, &hashes, now.date())?))
             .await?;
         let Some(facts) = facts else {
             return Ok(Err((KeyRefusal::NotFound, None)));

@@ -99,6 +99,22 @@ impl Db {
         .await
     }
 
+    /// One statement outside any explicit transaction (a single statement is atomic on its
+    /// own): saves the BEGIN and COMMIT round trips on the hottest reads. Only for closures
+    /// that run exactly one statement.
+    pub async fn read_one<T, F>(&self, f: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ServiceError> + Send + 'static,
+    {
+        let db = self.clone();
+        run_blocking(move || {
+            let mut c = db.get()?;
+            f(&mut c)
+        })
+        .await
+    }
+
     /// Readiness: a round trip to the database.
     pub async fn ping(&self) -> Result<(), ServiceError> {
         let db = self.clone();
