@@ -439,7 +439,8 @@ impl Core {
         let now = self.clock.now();
         let facts = self
             .db
-            // `facts` is one statement: no transaction needed.
+            // Each fact is read as of the moment of its statement; none needs a common snapshot
+            // with another, so no transaction (and no BEGIN/COMMIT round trips).
             .read_one(move |c| Ok(storage::api_keys::facts(c, &hashes, now.date())?))
             .await?;
         let Some(facts) = facts else {

@@ -99,9 +99,9 @@ impl Db {
         .await
     }
 
-    /// One statement outside any explicit transaction (a single statement is atomic on its
-    /// own): saves the BEGIN and COMMIT round trips on the hottest reads. Only for closures
-    /// that run exactly one statement.
+    /// Reads outside any explicit transaction: saves the BEGIN and COMMIT round trips on the
+    /// hottest reads. Each statement sees its own moment, so only for reads whose statements
+    /// need no common snapshot.
     pub async fn read_one<T, F>(&self, f: F) -> Result<T, ServiceError>
     where
         T: Send + 'static,

@@ -3,14 +3,13 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{Binary, Bool, Date, Nullable, Text};
 
 use super::schema::api_keys;
 use super::{DbConnection, StorageError};
 use crate::domain::api_key::{ApiKey, KeyFacts, KeyState};
 use crate::domain::power::API_KEY_POWER;
 
-#[derive(Queryable, Selectable, QueryableByName)]
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = api_keys)]
 struct KeyRow {
     id: String,
@@ -197,40 +196,108 @@ pub fn record_uses(
     Ok(())
 }
 
-#[derive(QueryableByName)]
-struct FactsRow {
-    #[diesel(embed)]
-    key: KeyRow,
-    #[diesel(sql_type = Bool)]
-    system_enabled: bool,
-    #[diesel(sql_type = Nullable<Text>)]
-    grant_state: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    holder_state: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    issuer_state: Option<String>,
-    #[diesel(sql_type = Bool)]
-    holder_in_system: bool,
-    #[diesel(sql_type = Bool)]
-    issuer_authorised: bool,
-}
+diesel::alias!(
+    super::schema::employees as holder_employee: HolderEmployee,
+    super::schema::employees as issuer_employee: IssuerEmployee
+);
 
-/// One round trip: the key found by any of its candidate hashes, and every fact the rule needs
-/// (`$1`, `$2` hashes; `$3` today's date; `$4` the API-KEY power's code).
-const FACTS_SQL: &str = "SELECT k.id, k.prefix, k.client_id, k.organization_oid, k.holder_oid, \
- k.issuer_oid, k.poa_number, k.state, k.valid_from, k.valid_until, k.last_used_at, k.created_at, \
- k.updated_at, k.version, s.api_key_enabled AS system_enabled, \
- (SELECT g.state FROM system_grants g WHERE g.client_id = k.client_id AND g.consumer_oid = k.organization_oid) AS grant_state, \
- (SELECT e.state FROM employees e WHERE e.organization_oid = k.organization_oid AND e.person_oid = k.holder_oid) AS holder_state, \
- (SELECT e.state FROM employees e WHERE e.organization_oid = k.organization_oid AND e.person_oid = k.issuer_oid) AS issuer_state, \
- EXISTS (SELECT 1 FROM system_members m WHERE m.client_id = k.client_id \
-   AND m.organization_oid = k.organization_oid AND m.person_oid = k.holder_oid) AS holder_in_system, \
- EXISTS (SELECT 1 FROM powers_of_attorney p JOIN poa_powers pp ON pp.number = p.number \
-   WHERE p.organization_oid = k.organization_oid AND p.representative_person_oid = k.issuer_oid \
-   AND p.state = 'signed' AND p.start_date <= $3 AND p.end_date >= $3 \
-   AND pp.power_code = $4 AND pp.information_system = k.client_id) AS issuer_authorised \
- FROM api_keys k JOIN information_systems s ON s.client_id = k.client_id \
- WHERE k.key_hash = $1 OR k.key_hash = $2";
+/// The key whose hash is one of `hashes` (one or two: current and previous hash key) and the
+/// facts about it on `today`; None when no key has such a hash.
+///
+/// Two statically typed statements, which diesel prepares once per connection and reuses: the
+/// key with its system, grant, both employees and the holder's membership (left joins by primary
+/// key), then whether the issuer holds an active power of attorney with the API-KEY power for the
+/// system (the query `IsAuthorised` runs).
+pub fn facts(
+    conn: &mut DbConnection,
+    hashes: &[[u8; 32]],
+    today: NaiveDate,
+) -> Result<Option<KeyFacts>, StorageError> {
+    use super::schema::{employees, information_systems, system_grants, system_members};
+    let (Some(h1), h2) = (hashes.first(), hashes.get(1)) else {
+        return Ok(None);
+    };
+    let h2 = h2.unwrap_or(h1);
+    type Row = (
+        KeyRow,
+        bool,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    );
+    let row: Option<Row> = api_keys::table
+        .inner_join(information_systems::table)
+        .left_join(
+            system_grants::table.on(system_grants::client_id
+                .eq(api_keys::client_id)
+                .and(system_grants::consumer_oid.eq(api_keys::organization_oid))),
+        )
+        .left_join(
+            holder_employee.on(holder_employee
+                .field(employees::organization_oid)
+                .eq(api_keys::organization_oid)
+                .and(
+                    holder_employee
+                        .field(employees::person_oid)
+                        .eq(api_keys::holder_oid),
+                )),
+        )
+        .left_join(
+            issuer_employee.on(issuer_employee
+                .field(employees::organization_oid)
+                .eq(api_keys::organization_oid)
+                .and(
+                    issuer_employee
+                        .field(employees::person_oid)
+                        .eq(api_keys::issuer_oid),
+                )),
+        )
+        .left_join(
+            system_members::table.on(system_members::client_id
+                .eq(api_keys::client_id)
+                .and(system_members::organization_oid.eq(api_keys::organization_oid))
+                .and(system_members::person_oid.eq(api_keys::holder_oid))),
+        )
+        .filter(
+            api_keys::key_hash
+                .eq(&h1[..])
+                .or(api_keys::key_hash.eq(&h2[..])),
+        )
+        .select((
+            KeyRow::as_select(),
+            information_systems::api_key_enabled,
+            system_grants::state.nullable(),
+            holder_employee.field(employees::state).nullable(),
+            issuer_employee.field(employees::state).nullable(),
+            system_members::person_oid.nullable(),
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((row, system_enabled, grant, holder, issuer, member)) = row else {
+        return Ok(None);
+    };
+    let key = row.into_domain()?;
+    let issuer_authorised = super::poa::granting(
+        conn,
+        key.organization_oid,
+        key.issuer_oid,
+        API_KEY_POWER,
+        &key.client_id,
+        today,
+    )?
+    .is_some();
+    let active = |s: Option<String>| s.as_deref() == Some("active");
+    Ok(Some(KeyFacts {
+        key,
+        system_enabled,
+        grant_active: active(grant),
+        holder_active: active(holder),
+        issuer_active: active(issuer),
+        holder_in_system: member.is_some(),
+        issuer_authorised,
+    }))
+}
 
 /// The key with id `id` and the facts about it on `today` (token introspection re-checks the key
 /// of an issued token by the id its issuance recorded); None when there is no such key.
@@ -239,70 +306,18 @@ pub fn facts_by_id(
     id: &str,
     today: NaiveDate,
 ) -> Result<Option<KeyFacts>, StorageError> {
-    let sql = FACTS_SQL.replace(
-        "k.key_hash = $1 OR k.key_hash = $2",
-        "k.id = $1 AND k.id = $2",
-    );
-    let row: Option<FactsRow> = match conn {
-        DbConnection::Postgresql(pg) => diesel::sql_query(sql)
-            .bind::<Text, _>(id)
-            .bind::<Text, _>(id)
-            .bind::<Date, _>(today)
-            .bind::<Text, _>(API_KEY_POWER)
-            .get_result(pg)
-            .optional()?,
-        DbConnection::Sqlite(sq) => diesel::sql_query(sql.replace('$', "?"))
-            .bind::<Text, _>(id)
-            .bind::<Text, _>(id)
-            .bind::<Date, _>(today)
-            .bind::<Text, _>(API_KEY_POWER)
-            .get_result(sq)
-            .optional()?,
-    };
-    row.map(FactsRow::into_domain).transpose()
-}
-
-impl FactsRow {
-    fn into_domain(self) -> Result<KeyFacts, StorageError> {
-        let active = |s: &Option<String>| s.as_deref() == Some("active");
-        Ok(KeyFacts {
-            grant_active: active(&self.grant_state),
-            holder_active: active(&self.holder_state),
-            issuer_active: active(&self.issuer_state),
-            system_enabled: self.system_enabled,
-            holder_in_system: self.holder_in_system,
-            issuer_authorised: self.issuer_authorised,
-            key: self.key.into_domain()?,
-        })
-    }
-}
-
-/// The key whose hash is one of `hashes` (one or two: current and previous hash key) and the
-/// facts about it on `today`; None when no key has such a hash.
-pub fn facts(
-    conn: &mut DbConnection,
-    hashes: &[[u8; 32]],
-    today: NaiveDate,
-) -> Result<Option<KeyFacts>, StorageError> {
-    let (Some(h1), h2) = (hashes.first(), hashes.get(1)) else {
+    let Some(hash) = api_keys::table
+        .find(id)
+        .select(api_keys::key_hash)
+        .first::<Vec<u8>>(conn)
+        .optional()?
+    else {
         return Ok(None);
     };
-    let h2 = h2.unwrap_or(h1);
-    let row: Option<FactsRow> = match conn {
-        DbConnection::Postgresql(pg) => diesel::sql_query(FACTS_SQL)
-            .bind::<Binary, _>(&h1[..])
-            .bind::<Binary, _>(&h2[..])
-            .bind::<Date, _>(today)
-            .bind::<Text, _>(API_KEY_POWER)
-            .get_result(pg)
-            .optional()?,
-        DbConnection::Sqlite(sq) => diesel::sql_query(FACTS_SQL.replace('$', "?"))
-            .bind::<Binary, _>(&h1[..])
-            .bind::<Binary, _>(&h2[..])
-            .bind::<Date, _>(today)
-            .bind::<Text, _>(API_KEY_POWER)
-            .get_result(sq)
-            .optional()?,
+    let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) else {
+        return Err(StorageError::Other(format!(
+            "API-KEY {id} has a malformed hash"
+        )));
     };
-    row.map(FactsRow::into_domain).transpose()
+    facts(conn, &[hash], today)
 }

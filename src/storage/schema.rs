@@ -375,3 +375,12 @@ diesel::table! {
         signer_serial -> Nullable<Text>,
     }
 }
+
+// The API-KEY validity check reads these together (`storage::api_keys::facts`).
+diesel::allow_tables_to_appear_in_same_query!(employees, system_members);
+diesel::allow_tables_to_appear_in_same_query!(employees, api_keys);
+diesel::allow_tables_to_appear_in_same_query!(employees, information_systems);
+diesel::allow_tables_to_appear_in_same_query!(employees, system_grants);
+diesel::allow_tables_to_appear_in_same_query!(system_members, api_keys);
+diesel::allow_tables_to_appear_in_same_query!(system_members, information_systems);
+diesel::allow_tables_to_appear_in_same_query!(system_members, system_grants);
