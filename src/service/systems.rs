@@ -6,7 +6,7 @@ use crate::domain::caller::Caller;
 use crate::domain::employee::EmployeeState;
 use crate::domain::page;
 use crate::domain::system::{GrantView, InformationSystem, NewSystem, SystemMember};
-use crate::storage::systems::SystemFilter;
+pub use crate::storage::systems::SystemFilter;
 use crate::storage::{self, DbConnection};
 
 use super::audit_log::{self, EventSpec};
@@ -475,9 +475,7 @@ impl Core {
                         added_at: now,
                     }
                 } else {
-                    let m = storage::systems::list_members(c, &client_id, org, Some(person - 1), 1)?
-                        .into_iter()
-                        .find(|m| m.person_oid == person)
+                    let m = storage::systems::get_member(c, &client_id, org, person)?
                         .ok_or_else(|| {
                             ServiceError::not_found(
                                 "system member",

@@ -284,37 +284,23 @@ pub fn list_grants(
         .limit(limit)
         .load(conn)?;
     let consumers: Vec<i64> = rows.iter().map(|r| r.0.consumer_oid).collect();
-    let stats: Vec<(i64, i64, Option<NaiveDateTime>)> = api_keys::table
+    // One pass over the consumers' keys: per organisation and state, the count and latest use.
+    let stats: Vec<(i64, String, i64, Option<NaiveDateTime>)> = api_keys::table
         .filter(api_keys::client_id.eq(client_id))
         .filter(api_keys::organization_oid.eq_any(&consumers))
-        .filter(api_keys::state.eq("active"))
-        .group_by(api_keys::organization_oid)
+        .group_by((api_keys::organization_oid, api_keys::state))
         .select((
             api_keys::organization_oid,
+            api_keys::state,
             diesel::dsl::count_star(),
-            diesel::dsl::max(api_keys::last_used_at),
-        ))
-        .load(conn)?;
-    let last_use: Vec<(i64, Option<NaiveDateTime>)> = api_keys::table
-        .filter(api_keys::client_id.eq(client_id))
-        .filter(api_keys::organization_oid.eq_any(&consumers))
-        .group_by(api_keys::organization_oid)
-        .select((
-            api_keys::organization_oid,
             diesel::dsl::max(api_keys::last_used_at),
         ))
         .load(conn)?;
     rows.into_iter()
         .map(|(g, name, ogrn)| {
-            let active = stats
-                .iter()
-                .find(|s| s.0 == g.consumer_oid)
-                .map(|s| s.1)
-                .unwrap_or(0);
-            let last = last_use
-                .iter()
-                .find(|s| s.0 == g.consumer_oid)
-                .and_then(|s| s.1);
+            let mine = stats.iter().filter(|s| s.0 == g.consumer_oid);
+            let active = mine.clone().filter(|s| s.1 == "active").map(|s| s.2).sum();
+            let last = mine.filter_map(|s| s.3).max();
             Ok(GrantView {
                 grant: g.into_domain()?,
                 consumer_name: name,
@@ -381,18 +367,27 @@ pub fn remove_member(
     Ok(diesel::delete(system_members::table.find((client_id, org, person))).execute(conn)? == 1)
 }
 
+pub fn get_member(
+    conn: &mut DbConnection,
+    client_id: &str,
+    org: i64,
+    person: i64,
+) -> Result<Option<SystemMember>, StorageError> {
+    Ok(system_members::table
+        .find((client_id, org, person))
+        .select(MemberRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Into::into))
+}
+
 pub fn is_member(
     conn: &mut DbConnection,
     client_id: &str,
     org: i64,
     person: i64,
 ) -> Result<bool, StorageError> {
-    Ok(system_members::table
-        .find((client_id, org, person))
-        .select(system_members::person_oid)
-        .first::<i64>(conn)
-        .optional()?
-        .is_some())
+    Ok(get_member(conn, client_id, org, person)?.is_some())
 }
 
 /// The members of a system in one organisation, by person OID after `after`.

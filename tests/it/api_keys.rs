@@ -12,6 +12,7 @@ use tonic::Code;
 
 use crate::both_backends;
 use crate::employees::hire;
+pub(crate) use crate::poa::sign_as;
 use crate::support::*;
 
 both_backends!(seed_flow_and_every_condition, systems_grants_and_access);
@@ -193,22 +194,6 @@ pub(crate) async fn sign_key_power(head: &mut Api, org: i64, rep: i64) -> String
         .await
         .unwrap();
     d.number
-}
-
-pub(crate) fn sign_as(name: &str, content: &[u8]) -> Vec<u8> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pki");
-    let key = orgadm::crypto::keys::private_key_from_pem(
-        &std::fs::read_to_string(format!("{dir}/{name}.key.pem")).unwrap(),
-    )
-    .unwrap();
-    let cert = orgadm::crypto::cert::Certificate::from_pem(
-        &std::fs::read_to_string(format!("{dir}/{name}.cert.pem")).unwrap(),
-    )
-    .unwrap();
-    let at = chrono::DateTime::parse_from_rfc3339("2026-11-25T09:00:00Z")
-        .unwrap()
-        .with_timezone(&chrono::Utc);
-    orgadm::crypto::cms::sign_detached(&key, &cert, content, at).unwrap()
 }
 
 /// The refusal the token exchange's validity check gives, or None when the key works.

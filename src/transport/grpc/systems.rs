@@ -7,9 +7,8 @@ use super::convert::{org_oid, person_oid, timestamp};
 use super::pb::{self, information_system_service_server::InformationSystemService};
 use crate::domain::Violations;
 use crate::domain::system::{GrantState, GrantView, InformationSystem, NewSystem, SystemMember};
-use crate::service::systems::{ConsumerRef, UpdateSystem};
+use crate::service::systems::{ConsumerRef, SystemFilter, UpdateSystem};
 use crate::service::{Core, ServiceError, etag};
-use crate::storage::systems::SystemFilter;
 
 pub struct InformationSystemApi {
     pub core: Core,
