@@ -158,14 +158,7 @@ impl Core {
         cmd: UpdateGroup,
     ) -> Result<AccessGroup, ServiceError> {
         let version = parse_etag(&cmd.etag)?;
-        for f in &cmd.mask {
-            if !matches!(f.as_str(), "name" | "description") {
-                return Err(ServiceError::invalid(
-                    "update_mask",
-                    format!("{f} is not a field that can be updated"),
-                ));
-            }
-        }
+        let mask = super::UpdateMask::new(&cmd.mask, &["name", "description"])?;
         let clock = self.clock.clone();
         let caller = caller.clone();
         self.db
@@ -186,8 +179,7 @@ impl Core {
                 if current.version != version {
                     return Err(ServiceError::stale_etag("access group"));
                 }
-                let all = cmd.mask.is_empty();
-                let has = |n: &str| all || cmd.mask.iter().any(|m| m == n);
+                let has = |n: &str| mask.has(n);
                 let mut viol = crate::domain::Violations::new();
                 let name = if has("name") {
                     v::text(&mut viol, "name", &cmd.name, true, 255)

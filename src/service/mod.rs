@@ -143,6 +143,27 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], ServiceError> {
     Ok(b)
 }
 
+/// An update's field mask, checked against the fields that can change; empty means all of them.
+#[derive(Debug, Clone)]
+pub struct UpdateMask(Vec<String>);
+
+impl UpdateMask {
+    pub fn new(mask: &[String], updatable: &[&str]) -> Result<Self, ServiceError> {
+        if let Some(f) = mask.iter().find(|f| !updatable.contains(&f.as_str())) {
+            return Err(ServiceError::invalid(
+                "update_mask",
+                format!("{f} is not a field that can be updated"),
+            ));
+        }
+        Ok(Self(mask.to_vec()))
+    }
+
+    /// Whether the update changes `field`.
+    pub fn has(&self, field: &str) -> bool {
+        self.0.is_empty() || self.0.iter().any(|m| m == field)
+    }
+}
+
 /// Parses an etag made by [`etag`].
 pub fn parse_etag(etag: &str) -> Result<i64, ServiceError> {
     etag.strip_prefix("v")

@@ -221,14 +221,7 @@ impl Core {
         cmd: UpdateSystem,
     ) -> Result<InformationSystem, ServiceError> {
         let version = parse_etag(&cmd.etag)?;
-        for f in &cmd.mask {
-            if !crate::domain::system::UPDATABLE_FIELDS.contains(&f.as_str()) {
-                return Err(ServiceError::invalid(
-                    "update_mask",
-                    format!("{f} is not a field that can be updated"),
-                ));
-            }
-        }
+        let mask = super::UpdateMask::new(&cmd.mask, crate::domain::system::UPDATABLE_FIELDS)?;
         let clock = self.clock.clone();
         let caller = caller.clone();
         self.db
@@ -239,7 +232,7 @@ impl Core {
                 if current.version != version {
                     return Err(ServiceError::stale_etag("information system"));
                 }
-                let has = |n: &str| cmd.mask.is_empty() || cmd.mask.iter().any(|m| m == n);
+                let has = |n: &str| mask.has(n);
                 let mut v = crate::domain::Violations::new();
                 let name = if has("name") {
                     crate::domain::error::text(&mut v, "name", &cmd.name, true, 255)
