@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "orgadm/v1/information_system.proto",
         "orgadm/v1/api_key.proto",
         "orgadm/v1/token.proto",
+        "orgadm/v1/records.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(protos, ["proto"])?;
@@ -25,6 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // Malformed protobuf is answered INVALID_ARGUMENT (see src/transport/grpc/codec.rs).
+        .codec_path("crate::transport::grpc::codec::StrictCodec")
         .compile_fds(fds)?;
     Ok(())
 }

@@ -75,6 +75,10 @@ enum Scenario {
     /// clients, against the bare cryptographic ceiling (one CMS verification + one token
     /// signature) measured in the same run on the same cores.
     Token(token::TokenArgs),
+    /// A real server process: seed a chain of `--events` real events, stream the signed export
+    /// over gRPC (events/s, MB/s, server memory growth), then the offline verifier against raw
+    /// Streebog-256 over the same bytes.
+    Audit(audit::AuditArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -94,6 +98,9 @@ struct SigArgs {
 
 #[path = "load/keys.rs"]
 mod keys;
+
+#[path = "load/audit.rs"]
+mod audit;
 
 #[derive(clap::Args, Clone)]
 struct InvArgs {
@@ -435,6 +442,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Keys(a) => keys::run(a).await,
         Scenario::Signatures(a) => inproc::run_signatures(a).await,
         Scenario::Token(a) => token::run(a).await,
+        Scenario::Audit(a) => audit::run(a).await,
     }
 }
 

@@ -11,6 +11,24 @@ pub fn streebog512(data: &[u8]) -> [u8; 64] {
     Streebog512::digest(data).into()
 }
 
+/// Streebog-256 computed piece by piece, for data hashed while it is written or read.
+#[derive(Clone, Default)]
+pub struct Streebog256Stream(Streebog256);
+
+impl Streebog256Stream {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        Digest::update(&mut self.0, data);
+    }
+
+    pub fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
 /// HMAC_GOSTR3411_2012_256 (RFC 7836).
 pub fn hmac_streebog256(key: &[u8], data: &[u8]) -> [u8; 32] {
     let Ok(mut mac) = Hmac::<Streebog256>::new_from_slice(key) else {
@@ -40,6 +58,15 @@ mod tests {
             hex::encode(streebog256(M1)),
             "9d151eefd8590b89daa6ba6cb74af9275dd051026bb149a452fd84e5e57b5500"
         );
+    }
+
+    #[test]
+    fn stream_equals_one_shot() {
+        let mut s = Streebog256Stream::new();
+        for part in M1.chunks(7) {
+            s.update(part);
+        }
+        assert_eq!(s.finish(), streebog256(M1));
     }
 
     #[test]

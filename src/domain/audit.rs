@@ -71,15 +71,13 @@ pub fn event_hash(
     details: &str,
     prev_hash: &[u8],
 ) -> [u8; 32] {
-    let mut h = Streebog256::new();
-    h.update(b"orgadm-audit-v1");
     let person = actor_person.map(|p| p.to_string()).unwrap_or_default();
     let (chain, seq, time) = (
         chain.to_string(),
         seq.to_string(),
         canonical_time(occurred_at),
     );
-    let fields: [&[u8]; 11] = [
+    hash_fields(&[
         chain.as_bytes(),
         seq.as_bytes(),
         time.as_bytes(),
@@ -91,7 +89,15 @@ pub fn event_hash(
         request_id.as_bytes(),
         details.as_bytes(),
         prev_hash,
-    ];
+    ])
+}
+
+/// The hash of the canonical encoding of an event's eleven fields, already in their text form
+/// (chain, sequence, time, actor_client, actor_person, action, target_type, target_id,
+/// request_id, details, prev_hash). The offline verifier hashes the fields as it read them.
+pub fn hash_fields(fields: &[&[u8]; 11]) -> [u8; 32] {
+    let mut h = Streebog256::new();
+    h.update(b"orgadm-audit-v1");
     for f in fields {
         h.update((f.len() as u32).to_be_bytes());
         h.update(f);

@@ -40,6 +40,8 @@ pub struct ApiClient {
     pub organization_oid: Option<i64>,
     pub created_at: chrono::NaiveDateTime,
     pub revoked_at: Option<chrono::NaiveDateTime>,
+    /// SHA-256 of the TLS client certificate it authenticates with, if any.
+    pub certificate_sha256: Option<Vec<u8>>,
 }
 
 /// The authenticated caller of one request.

@@ -3,7 +3,7 @@
 use crate::domain::audit::{AuditEvent, ChainVerifier, PLATFORM_CHAIN};
 use crate::domain::caller::Caller;
 use crate::domain::page;
-use crate::storage::audit::EventFilter;
+pub use crate::storage::audit::EventFilter;
 use crate::storage::{self, DbConnection};
 
 use super::error::ServiceError;
@@ -29,7 +29,7 @@ pub struct ChainVerdict {
 const VERIFY_BATCH: i64 = 1000;
 
 /// Checks access to a chain inside the caller's transaction.
-fn authorize_chain(
+pub(crate) fn authorize_chain(
     conn: &mut DbConnection,
     caller: &Caller,
     chain: i64,

@@ -1,5 +1,7 @@
 //! Appending audit events inside a use case's transaction. Demands an [`Allowed`] capability.
 
+use std::sync::LazyLock;
+
 use chrono::NaiveDateTime;
 
 use crate::domain::audit::{AuditEvent, NewEvent};
@@ -19,6 +21,22 @@ pub struct EventSpec {
     /// A JSON object; never a secret.
     pub details: serde_json::Value,
 }
+
+/// How long appends take in the database — locking the chain head (where, on PostgreSQL, appends
+/// to one chain wait for each other), hashing, writing the event and the head — for all pools of
+/// this process (`orgadm_audit_append_seconds`). None only if the metric could not be made.
+pub static APPEND_SECONDS: LazyLock<Option<prometheus::Histogram>> = LazyLock::new(|| {
+    prometheus::Histogram::with_opts(
+        prometheus::HistogramOpts::new(
+            "orgadm_audit_append_seconds",
+            "Time an audit append spends locking the chain head and writing (this process).",
+        )
+        .buckets(vec![
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        ]),
+    )
+    .ok()
+});
 
 pub fn append(
     conn: &mut DbConnection,
@@ -41,5 +59,10 @@ pub fn append(
         request_id: caller.request_id.clone(),
         details,
     };
-    Ok(storage::audit::append(conn, &e, now)?)
+    let started = std::time::Instant::now();
+    let event = storage::audit::append(conn, &e, now)?;
+    if let Some(h) = &*APPEND_SECONDS {
+        h.observe(started.elapsed().as_secs_f64());
+    }
+    Ok(event)
 }

@@ -1,6 +1,8 @@
 //! Authentication of API clients: bearer tokens made by `orgadm client create`, stored only as
 //! their Streebog-256 hash. A token is `oa1_` followed by 43 base64url characters (256 random
-//! bits from the OS generator), so a plain hash suffices: there is nothing to guess.
+//! bits from the OS generator), so a plain hash suffices: there is nothing to guess. A client may
+//! instead be registered with the SHA-256 fingerprint of its TLS client certificate: over mutual
+//! TLS, presenting that certificate authenticates it without a token.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -33,19 +35,46 @@ impl Core {
         acting_person: Option<i64>,
         request_id: String,
     ) -> Result<Caller, ServiceError> {
-        let token = bearer
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ServiceError::Unauthenticated("missing bearer credentials".into()))?;
-        if !token.starts_with(TOKEN_PREFIX) || token.len() != TOKEN_PREFIX.len() + 43 {
-            return Err(ServiceError::Unauthenticated("invalid credentials".into()));
-        }
-        let hash = token_hash(token);
-        let client = self
-            .db
-            .read(move |c| Ok(storage::clients::find_active_by_hash(c, &hash)?))
-            .await?
-            .ok_or_else(|| ServiceError::Unauthenticated("invalid credentials".into()))?;
+        self.authenticate_presented(bearer, None, acting_person, request_id)
+            .await
+    }
+
+    /// Resolves the credentials a request presented: its bearer token when it sent one,
+    /// otherwise the SHA-256 fingerprint of its verified TLS client certificate.
+    pub async fn authenticate_presented(
+        &self,
+        bearer: Option<&str>,
+        certificate_sha256: Option<[u8; 32]>,
+        acting_person: Option<i64>,
+        request_id: String,
+    ) -> Result<Caller, ServiceError> {
+        let token = bearer.map(str::trim).filter(|t| !t.is_empty());
+        let client = match (token, certificate_sha256) {
+            (Some(token), _) => {
+                if !token.starts_with(TOKEN_PREFIX) || token.len() != TOKEN_PREFIX.len() + 43 {
+                    return Err(ServiceError::Unauthenticated("invalid credentials".into()));
+                }
+                let hash = token_hash(token);
+                self.db
+                    .read(move |c| Ok(storage::clients::find_active_by_hash(c, &hash)?))
+                    .await?
+                    .ok_or_else(|| ServiceError::Unauthenticated("invalid credentials".into()))?
+            }
+            (None, Some(fp)) => self
+                .db
+                .read(move |c| Ok(storage::clients::find_active_by_certificate(c, &fp)?))
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::Unauthenticated(
+                        "the client certificate belongs to no active client".into(),
+                    )
+                })?,
+            (None, None) => {
+                return Err(ServiceError::Unauthenticated(
+                    "missing bearer credentials".into(),
+                ));
+            }
+        };
         if acting_person.is_some() && client.role != Role::Portal {
             return Err(ServiceError::denied(
                 "ACTING_PERSON_NOT_ALLOWED",
@@ -69,6 +98,34 @@ impl Core {
         role: Role,
         organization_oid: Option<i64>,
     ) -> Result<(ApiClient, String), ServiceError> {
+        let token = new_token()?;
+        let client = self
+            .insert_client(name, role, organization_oid, Some(token_hash(&token)), None)
+            .await?;
+        Ok((client, token))
+    }
+
+    /// Creates an API client that authenticates with the TLS client certificate of this SHA-256
+    /// fingerprint (over mutual TLS); it has no bearer token.
+    pub async fn create_certificate_client(
+        &self,
+        name: String,
+        role: Role,
+        organization_oid: Option<i64>,
+        certificate_sha256: [u8; 32],
+    ) -> Result<ApiClient, ServiceError> {
+        self.insert_client(name, role, organization_oid, None, Some(certificate_sha256))
+            .await
+    }
+
+    async fn insert_client(
+        &self,
+        name: String,
+        role: Role,
+        organization_oid: Option<i64>,
+        hash: Option<[u8; 32]>,
+        certificate_sha256: Option<[u8; 32]>,
+    ) -> Result<ApiClient, ServiceError> {
         let mut v = crate::domain::Violations::new();
         let name = crate::domain::error::text(&mut v, "name", &name, true, 100);
         match (role, organization_oid) {
@@ -84,12 +141,9 @@ impl Core {
         }
         v.into_result()?;
         let name = name.unwrap_or_default();
-        let token = new_token()?;
-        let hash = token_hash(&token);
         let id = uuid::Uuid::new_v4().to_string();
         let clock = self.clock.clone();
-        let client = self
-            .db
+        self.db
             .write(move |c| {
                 let now = clock.now();
                 if storage::clients::find_by_name(c, &name)?.is_some() {
@@ -100,9 +154,23 @@ impl Core {
                         message: format!("a client named {name} already exists"),
                     });
                 }
+                if let Some(fp) = certificate_sha256 {
+                    if storage::clients::find_active_by_certificate(c, &fp)?.is_some() {
+                        return Err(ServiceError::AlreadyExists {
+                            reason: "CLIENT_CERTIFICATE_TAKEN",
+                            resource: "client",
+                            field: Some("certificate"),
+                            message: "an active client already has this certificate".into(),
+                        });
+                    }
+                }
                 if let Some(org) = organization_oid {
-                    let o = storage::organizations::get(c, org)?
-                        .ok_or_else(|| ServiceError::invalid("organization", format!("no organisation with OID {org}")))?;
+                    let o = storage::organizations::get(c, org)?.ok_or_else(|| {
+                        ServiceError::invalid(
+                            "organization",
+                            format!("no organisation with OID {org}"),
+                        )
+                    })?;
                     if role == Role::Vendor && !o.vendor {
                         return Err(ServiceError::precondition(
                             "NOT_A_VENDOR",
@@ -118,8 +186,15 @@ impl Core {
                     organization_oid,
                     created_at: now,
                     revoked_at: None,
+                    certificate_sha256: certificate_sha256.map(|f| f.to_vec()),
                 };
-                storage::clients::insert(c, &client, &hash)?;
+                storage::clients::insert(c, &client, hash.as_ref().map(|h| h.as_slice()))?;
+                let mut details = serde_json::json!({
+                    "name": client.name, "role": role.as_str(), "organization_oid": organization_oid
+                });
+                if let Some(fp) = certificate_sha256 {
+                    details["certificate_sha256"] = hex::encode(fp).into();
+                }
                 audit_log::append(
                     c,
                     &authz::console(),
@@ -129,16 +204,13 @@ impl Core {
                         action: "client.create",
                         target_type: "client",
                         target_id: client.id.clone(),
-                        details: serde_json::json!({
-                            "name": client.name, "role": role.as_str(), "organization_oid": organization_oid
-                        }),
+                        details,
                     },
                     now,
                 )?;
                 Ok(client)
             })
-            .await?;
-        Ok((client, token))
+            .await
     }
 
     pub async fn list_clients(&self) -> Result<Vec<ApiClient>, ServiceError> {

@@ -11,7 +11,9 @@ use crate::domain::organization::Organization;
 
 use super::error::ServiceError;
 
+mod audit;
 mod systems;
+pub use audit::*;
 pub use systems::*;
 
 /// Proof that an access check passed, naming the rule that allowed it.
@@ -202,6 +204,37 @@ pub fn read_audit(
             "NO_AUDIT_ACCESS",
             "the caller may not read this audit chain",
         )),
+    }
+}
+
+/// Reading and exporting an organisation's records (its powers of attorney with their
+/// signatures, the API-KEY register, the token issuance log): its auditor clients (and
+/// platform auditors), its head, and active members of its ORG_AUDITORS group. Not the
+/// operator, not other employees. `access` holds the acting person's facts (portals only).
+pub fn export_records(
+    caller: &Caller,
+    org: &Organization,
+    access: Option<&OrgAccess>,
+) -> Result<Allowed, ServiceError> {
+    let org_auditor = access
+        .is_some_and(|a| a.actor_state == Some(EmployeeState::Active) && a.in_group(ORG_AUDITORS));
+    match caller.role {
+        Role::Auditor if caller.organization_oid.is_none() => allow("platform auditor"),
+        Role::Auditor if bound_to(caller, org.oid) => allow("organisation auditor"),
+        Role::Auditor => Err(ServiceError::denied(
+            "NOT_OWN_ORGANIZATION",
+            "this auditor client is bound to another organisation",
+        )),
+        Role::Portal if acting_person(caller)? == org.head_oid => allow("head"),
+        Role::Portal if org_auditor => allow("org auditor"),
+        Role::Portal => Err(ServiceError::denied(
+            "NOT_ORG_AUDITOR",
+            "only the head, active members of ORG_AUDITORS and auditor clients may export an organisation's records",
+        )),
+        Role::Operator | Role::Vendor => deny(
+            caller,
+            "export an organisation's records (its auditors and head do)",
+        ),
     }
 }
 

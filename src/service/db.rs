@@ -1,7 +1,22 @@
 //! Runs storage work off the async executor: every call takes a pooled connection inside
 //! `tokio::task::spawn_blocking`, opens one transaction, and retries transient conflicts.
+//!
+//! **Writes are group-committed.** A write joins the queue of one of a few lanes; whoever finds
+//! its lane idle becomes the lane's leader on a blocking thread, takes every write queued there
+//! (up to [`MAX_BATCH`]), runs each inside its own savepoint of one transaction and commits once;
+//! only then is each caller answered. A write that fails rolls back its savepoint alone and gets
+//! its error; a transient conflict is queued again (up to [`MAX_ATTEMPTS`] runs); if the commit
+//! fails, no write of the batch is acknowledged. So each use case is still atomic with its audit
+//! event, nothing is acknowledged before it is durable, and concurrent writers share one commit
+//! (one fsync; one acquisition of an organisation's chain head) instead of queueing for one each.
+//! SQLite has one lane (one writer at a time anyway); PostgreSQL has half the pool's size.
 
+use std::any::Any;
+
+use diesel::Connection;
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::storage::conn::{self, DbConfig, DbPool, PooledConn};
 use crate::storage::{Backend, DbConnection};
@@ -9,6 +24,38 @@ use crate::storage::{Backend, DbConnection};
 use super::error::ServiceError;
 
 const MAX_ATTEMPTS: u32 = 4;
+/// The most writes one commit carries.
+pub const MAX_BATCH: usize = 64;
+
+type Output = Box<dyn Any + Send>;
+/// A use case's write, its result type erased until its caller takes it back.
+type Work = Box<dyn Fn(&mut DbConnection) -> Result<Output, ServiceError> + Send>;
+
+/// One queued write: the use case's closure and where its answer goes.
+struct Job {
+    run: Work,
+    done: tokio::sync::oneshot::Sender<Result<Output, ServiceError>>,
+    attempts: u32,
+    last_conflict: String,
+}
+
+#[derive(Default)]
+struct LaneQueue {
+    jobs: VecDeque<Job>,
+    leading: bool,
+}
+
+#[derive(Default)]
+struct Lane {
+    queue: std::sync::Mutex<LaneQueue>,
+}
+
+fn lock(l: &Lane) -> std::sync::MutexGuard<'_, LaneQueue> {
+    // A poisoned lock only means a leader panicked between two statements of queue handling.
+    l.queue
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 #[derive(Clone)]
 pub struct Db {
@@ -18,6 +65,11 @@ pub struct Db {
     /// sleeping) instead of letting them poll the file lock; other processes still wait on the
     /// busy timeout.
     sqlite_writer: Option<Arc<std::sync::Mutex<()>>>,
+    lanes: Arc<[Lane]>,
+    next_lane: Arc<AtomicUsize>,
+    /// Waits for a connection (and the writer turn), by kind: `orgadm_db_pool_wait_seconds`.
+    pool_wait: prometheus::HistogramVec,
+    max_connections: u32,
 }
 
 impl std::fmt::Debug for Db {
@@ -31,13 +83,22 @@ impl std::fmt::Debug for Db {
 impl Db {
     /// Opens the pool and applies pending migrations; returns the names applied.
     pub async fn open(cfg: DbConfig) -> Result<(Self, Vec<String>), ServiceError> {
+        let pool_wait = super::metrics::pool_wait_histogram()?;
         tokio::task::spawn_blocking(move || {
             let (pool, backend) = conn::open_pool(&cfg)?;
+            let lanes = match backend {
+                Backend::Sqlite => 1,
+                Backend::Postgres => (cfg.pool_size / 2).max(1) as usize,
+            };
             let db = Self {
+                max_connections: pool.max_size(),
                 pool: Arc::new(pool),
                 backend,
                 sqlite_writer: (backend == Backend::Sqlite)
                     .then(|| Arc::new(std::sync::Mutex::new(()))),
+                lanes: (0..lanes).map(|_| Lane::default()).collect(),
+                next_lane: Arc::new(AtomicUsize::new(0)),
+                pool_wait,
             };
             let mut c = db.get()?;
             let applied = conn::run_migrations(&mut c)?;
@@ -57,32 +118,155 @@ impl Db {
             .map_err(|e| ServiceError::Unavailable(format!("no database connection: {e}")))
     }
 
-    /// A write transaction (see `storage::write_tx`), retried on transient conflicts.
+    /// A write: `f` runs in a savepoint of a group-committed write transaction (see the module
+    /// documentation and `storage::write_tx`) and is answered once that transaction committed.
+    /// Transient conflicts run `f` again.
     pub async fn write<T, F>(&self, f: F) -> Result<T, ServiceError>
     where
         T: Send + 'static,
         F: Fn(&mut DbConnection) -> Result<T, ServiceError> + Send + 'static,
     {
-        let db = self.clone();
-        run_blocking(move || {
-            let mut last = String::new();
-            for _ in 0..MAX_ATTEMPTS {
-                let mut c = db.get()?;
-                // A poisoned lock only means another writer panicked; the database is consistent.
-                let _turn = db
-                    .sqlite_writer
-                    .as_ref()
-                    .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-                match conn::write_tx(&mut c, &f) {
-                    Err(ServiceError::Retry(m)) => last = m,
-                    other => return other,
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let job = Job {
+            run: Box::new(move |c| f(c).map(|t| Box::new(t) as Output)),
+            done,
+            attempts: 0,
+            last_conflict: String::new(),
+        };
+        let lane = self.next_lane.fetch_add(1, Ordering::Relaxed) % self.lanes.len();
+        let lead = {
+            let mut q = lock(&self.lanes[lane]);
+            q.jobs.push_back(job);
+            !std::mem::replace(&mut q.leading, true)
+        };
+        if lead {
+            let db = self.clone();
+            tokio::task::spawn_blocking(move || db.lead(lane));
+        }
+        let out = answer.await.map_err(|_| {
+            ServiceError::Internal("a group commit ended without an answer".into())
+        })??;
+        out.downcast::<T>()
+            .map(|t| *t)
+            .map_err(|_| ServiceError::Internal("a group commit answered the wrong type".into()))
+    }
+
+    /// Commits the lane's queued writes, batch after batch, until the queue is empty.
+    fn lead(&self, lane: usize) {
+        let l = &self.lanes[lane];
+        // If a batch panics, whatever is still queued is answered (its senders drop) and the
+        // lane is free for the next writer.
+        struct Release<'a>(&'a Lane);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    let mut q = lock(self.0);
+                    q.jobs.clear();
+                    q.leading = false;
                 }
             }
-            Err(ServiceError::Unavailable(format!(
-                "transaction kept conflicting: {last}"
-            )))
-        })
-        .await
+        }
+        let _release = Release(l);
+        loop {
+            let batch: Vec<Job> = {
+                let mut q = lock(l);
+                if q.jobs.is_empty() {
+                    q.leading = false;
+                    return;
+                }
+                let n = q.jobs.len().min(MAX_BATCH);
+                q.jobs.drain(..n).collect()
+            };
+            let again = self.commit(batch);
+            if !again.is_empty() {
+                let mut q = lock(l);
+                for j in again.into_iter().rev() {
+                    q.jobs.push_front(j);
+                }
+            }
+        }
+    }
+
+    /// One transaction for a batch, a savepoint per write; returns the writes to run again.
+    fn commit(&self, batch: Vec<Job>) -> Vec<Job> {
+        let waiting = std::time::Instant::now();
+        let mut c = match self.get() {
+            Ok(c) => c,
+            Err(e) => {
+                let m = e.to_string();
+                for j in batch {
+                    let _ = j.done.send(Err(ServiceError::Unavailable(m.clone())));
+                }
+                return Vec::new();
+            }
+        };
+        let _turn = self
+            .sqlite_writer
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        self.waited("write", waiting);
+        let mut ok: Vec<(Job, Output)> = Vec::with_capacity(batch.len());
+        let mut failed: Vec<(Job, ServiceError)> = Vec::new();
+        let mut again: Vec<Job> = Vec::new();
+        // Jobs stay here until the transaction runs them: if it cannot even begin, they are
+        // answered below rather than dropped.
+        let mut pending = batch;
+        let committed = conn::write_tx(&mut c, |c| -> Result<(), ServiceError> {
+            for mut job in pending.drain(..) {
+                // Nested: diesel makes it a savepoint of the batch's transaction.
+                match c.transaction(|c| (job.run)(c)) {
+                    Ok(out) => ok.push((job, out)),
+                    Err(ServiceError::Retry(m)) => {
+                        job.attempts += 1;
+                        job.last_conflict = m;
+                        again.push(job);
+                    }
+                    Err(e) => failed.push((job, e)),
+                }
+            }
+            Ok(())
+        });
+        match committed {
+            Ok(()) => {
+                for (j, out) in ok {
+                    let _ = j.done.send(Ok(out));
+                }
+            }
+            Err(ServiceError::Retry(m)) => {
+                let not_run = pending.into_iter().map(|j| (j, Box::new(()) as Output));
+                for (mut j, _) in ok.into_iter().chain(not_run) {
+                    j.attempts += 1;
+                    j.last_conflict = m.clone();
+                    again.push(j);
+                }
+            }
+            Err(e) => {
+                let m = lost_connection::<()>(&mut c, Err(e))
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                for j in pending {
+                    let _ = j.done.send(Err(ServiceError::Unavailable(format!(
+                        "the write did not run: {m}"
+                    ))));
+                }
+                for (j, _) in ok {
+                    let _ = j.done.send(Err(ServiceError::Unavailable(format!(
+                        "the write was not committed: {m}"
+                    ))));
+                }
+            }
+        }
+        for (j, e) in failed {
+            let _ = j.done.send(lost_connection(&mut c, Err(e)));
+        }
+        let (again, exhausted): (Vec<Job>, Vec<Job>) =
+            again.into_iter().partition(|j| j.attempts < MAX_ATTEMPTS);
+        for j in exhausted {
+            let m = format!("transaction kept conflicting: {}", j.last_conflict);
+            let _ = j.done.send(Err(ServiceError::Unavailable(m)));
+        }
+        again
     }
 
     /// A read-only transaction.
@@ -93,8 +277,11 @@ impl Db {
     {
         let db = self.clone();
         run_blocking(move || {
+            let waiting = std::time::Instant::now();
             let mut c = db.get()?;
-            conn::read_tx(&mut c, f)
+            db.waited("read", waiting);
+            let r = conn::read_tx(&mut c, f);
+            lost_connection(&mut c, r)
         })
         .await
     }
@@ -109,8 +296,11 @@ impl Db {
     {
         let db = self.clone();
         run_blocking(move || {
+            let waiting = std::time::Instant::now();
             let mut c = db.get()?;
-            f(&mut c)
+            db.waited("read", waiting);
+            let r = f(&mut c);
+            lost_connection(&mut c, r)
         })
         .await
     }
@@ -129,6 +319,34 @@ impl Db {
     pub fn pool_state(&self) -> (u32, u32) {
         let s = self.pool.state();
         (s.connections, s.idle_connections)
+    }
+
+    /// The most connections the pool opens.
+    pub fn max_connections(&self) -> u32 {
+        self.max_connections
+    }
+
+    /// The histogram of connection waits (registered by `service::metrics`).
+    pub(super) fn pool_wait_seconds(&self) -> &prometheus::HistogramVec {
+        &self.pool_wait
+    }
+
+    fn waited(&self, kind: &str, since: std::time::Instant) {
+        self.pool_wait
+            .with_label_values(&[kind])
+            .observe(since.elapsed().as_secs_f64());
+    }
+}
+
+/// An internal error on a connection that no longer answers is the database going away (a
+/// restart, a failover, an administrator's shutdown), not a fault of the service: callers get
+/// UNAVAILABLE and retry. Only errors already classed internal pay for the check.
+fn lost_connection<T>(c: &mut PooledConn, r: Result<T, ServiceError>) -> Result<T, ServiceError> {
+    match r {
+        Err(ServiceError::Internal(m)) if conn::ping(c).is_err() => Err(ServiceError::Unavailable(
+            format!("the database connection was lost: {m}"),
+        )),
+        other => other,
     }
 }
 

@@ -3,7 +3,8 @@
 use crate::domain::caller::Caller;
 use crate::domain::employee::{EMPLOYEE_UPDATABLE_FIELDS, Employee, EmployeeInput, EmployeeState};
 use crate::domain::page;
-use crate::storage::employees::{EmployeeFilter, OrgFacts};
+pub use crate::storage::employees::EmployeeFilter;
+use crate::storage::employees::OrgFacts;
 use crate::storage::{self, DbConnection};
 
 use super::audit_log::{self, EventSpec};

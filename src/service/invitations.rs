@@ -12,7 +12,7 @@ use crate::domain::employee::{
 };
 use crate::domain::page;
 use crate::domain::person::AccountLevel;
-use crate::storage::invitations::InvitationFilter;
+pub use crate::storage::invitations::InvitationFilter;
 use crate::storage::outbox::OutboxRow;
 use crate::storage::{self, DbConnection, StorageError};
 

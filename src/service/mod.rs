@@ -3,6 +3,8 @@
 //! transaction, write, append the audit event, commit.
 pub mod api_keys;
 pub mod audit;
+pub mod audit_checkpoints;
+pub mod audit_export;
 pub mod audit_log;
 pub mod auth;
 pub mod authz;
@@ -14,6 +16,7 @@ pub mod groups;
 pub mod idempotency;
 pub mod invitations;
 pub mod key_use;
+pub mod metrics;
 pub mod organizations;
 pub mod organizations_signed;
 pub mod outbox;
@@ -24,6 +27,9 @@ pub mod poa_import;
 pub mod poa_revoke;
 pub mod poa_sign;
 pub mod powers;
+pub mod records;
+pub mod records_archive;
+pub mod records_verify;
 pub mod signer;
 pub mod systems;
 pub mod token_check;
@@ -63,6 +69,10 @@ pub struct Core {
     pub token_stats: std::sync::Arc<tokens::TokenStats>,
     /// Recent successful chain checks of token signers (see `token_check::ChainCache`).
     pub token_chains: std::sync::Arc<token_check::ChainCache>,
+    /// This core's Prometheus metrics (`GET /metrics`).
+    pub metrics: std::sync::Arc<metrics::Metrics>,
+    /// How often the server signs checkpoints of the audit chains that moved (zero: never).
+    pub checkpoint_interval: std::time::Duration,
 }
 
 /// Invitation settings.
@@ -85,10 +95,10 @@ pub const DEFAULT_PUBLIC_BASE_URL: &str = "http://localhost:8080";
 
 impl Core {
     /// Fails only when the OS random generator does (for the interim API-KEY hash key).
-    pub fn new(
-        db: Db,
-        clock: SharedClock,
-    ) -> Result<Self, crate::crypto::keyed_hash::HashKeyError> {
+    pub fn new(db: Db, clock: SharedClock) -> Result<Self, ServiceError> {
+        let metrics = std::sync::Arc::new(metrics::Metrics::new(&db)?);
+        let key_hasher = crate::crypto::keyed_hash::ApiKeyHasher::random()
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         Ok(Self {
             db,
             clock,
@@ -99,7 +109,7 @@ impl Core {
             outbox_wakeup: std::sync::Arc::new(tokio::sync::Notify::new()),
             // A random key until `with_key_hasher` sets the configured one: keys formed under
             // it do not survive a restart, which suits tests and nothing else.
-            key_hasher: std::sync::Arc::new(crate::crypto::keyed_hash::ApiKeyHasher::random()?),
+            key_hasher: std::sync::Arc::new(key_hasher),
             api_keys: api_keys::ApiKeySettings::default(),
             key_uses: std::sync::Arc::default(),
             key_use_flush: std::time::Duration::from_secs(10),
@@ -107,6 +117,8 @@ impl Core {
             token_limits: std::sync::Arc::default(),
             token_stats: std::sync::Arc::default(),
             token_chains: std::sync::Arc::default(),
+            metrics,
+            checkpoint_interval: std::time::Duration::ZERO,
         })
     }
 

@@ -8,7 +8,7 @@ use crate::domain::organization::{
 };
 use crate::domain::page;
 use crate::domain::person::AccountLevel;
-use crate::storage::organizations::OrgFilter;
+pub use crate::storage::organizations::OrgFilter;
 use crate::storage::{self, DbConnection, StorageError};
 
 use super::audit_log::{self, EventSpec};

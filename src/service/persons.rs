@@ -4,7 +4,7 @@ use crate::domain::audit::PLATFORM_CHAIN;
 use crate::domain::caller::Caller;
 use crate::domain::page;
 use crate::domain::person::{Person, PersonFields, PersonInput};
-use crate::storage::persons::PersonFilter;
+pub use crate::storage::persons::PersonFilter;
 use crate::storage::{self, DbConnection, StorageError};
 
 use super::audit_log::{self, EventSpec};

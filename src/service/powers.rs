@@ -5,7 +5,7 @@ use crate::domain::audit::PLATFORM_CHAIN;
 use crate::domain::caller::Caller;
 use crate::domain::page;
 use crate::domain::power::{NewPower, Power, PowerChanges, UPDATABLE_FIELDS};
-use crate::storage::powers::PowerFilter;
+pub use crate::storage::powers::PowerFilter;
 use crate::storage::{self, StorageError};
 
 use super::audit_log::{self, EventSpec};
@@ -178,6 +178,10 @@ impl Core {
 
     pub async fn get_power(&self, caller: &Caller, code: String) -> Result<Power, ServiceError> {
         authz::read_powers(caller)?;
+        let mut v = crate::domain::Violations::new();
+        let code = crate::domain::power::code(&mut v, "code", &code);
+        v.into_result()?;
+        let code = code.unwrap_or_default();
         self.db
             .read(move |c| {
                 storage::powers::get(c, &code)?

@@ -26,6 +26,7 @@ use crate::storage;
 use super::audit_log::{self, EventSpec};
 use super::authz;
 use super::error::ServiceError;
+use super::metrics::ExchangeOutcome;
 use super::token_check::{self, SigningWindow, VerifiedSigner};
 use super::{Core, random_bytes};
 
@@ -196,6 +197,15 @@ impl Core {
         &self,
         req: ExchangeRequest,
     ) -> Result<IssuedToken, ServiceError> {
+        let r = self.exchange_uncounted(req).await;
+        self.metrics.token_exchange(match &r {
+            Ok(_) => ExchangeOutcome::Issued,
+            Err(e) => ExchangeOutcome::of_error(e),
+        });
+        r
+    }
+
+    async fn exchange_uncounted(&self, req: ExchangeRequest) -> Result<IssuedToken, ServiceError> {
         let Some(signer) = self.signer.clone() else {
             return Err(ServiceError::NotConfigured(
                 "token issuance is not configured: the service has no signing key (serve --signing-key --signing-cert)".into(),

@@ -157,6 +157,14 @@ pub fn append(
     Ok(row.into())
 }
 
+/// When the newest event of any chain was appended (None while no chain has an event).
+pub fn last_append(conn: &mut DbConnection) -> Result<Option<NaiveDateTime>, StorageError> {
+    Ok(audit_heads::table
+        .filter(audit_heads::seq.gt(0_i64))
+        .select(diesel::dsl::max(audit_heads::updated_at))
+        .first(conn)?)
+}
+
 /// The stored head of a chain: sequence and hash; None when the chain does not exist.
 pub fn head(conn: &mut DbConnection, chain: i64) -> Result<Option<(i64, Vec<u8>)>, StorageError> {
     Ok(audit_heads::table
@@ -185,9 +193,22 @@ pub fn list(
     after_seq: i64,
     limit: i64,
 ) -> Result<Vec<AuditEvent>, StorageError> {
+    list_range(conn, chain, f, after_seq, i64::MAX, limit)
+}
+
+/// Events of one chain after `after_seq` and up to `to_seq`, in sequence order, filtered.
+pub fn list_range(
+    conn: &mut DbConnection,
+    chain: i64,
+    f: &EventFilter,
+    after_seq: i64,
+    to_seq: i64,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, StorageError> {
     let mut q = audit_events::table
         .filter(audit_events::chain.eq(chain))
         .filter(audit_events::seq.gt(after_seq))
+        .filter(audit_events::seq.le(to_seq))
         .select(EventRow::as_select())
         .into_boxed();
     if let Some(v) = &f.actor_client {

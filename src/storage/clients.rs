@@ -1,4 +1,5 @@
-//! API client rows: credentials are stored only as Streebog-256 hashes of the bearer token.
+//! API client rows: credentials are stored only as Streebog-256 hashes of the bearer token, or
+//! as the SHA-256 fingerprint of the client's TLS certificate.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -14,9 +15,10 @@ struct ClientRow {
     name: String,
     role: String,
     organization_oid: Option<i64>,
-    token_hash: Vec<u8>,
+    token_hash: Option<Vec<u8>>,
     created_at: NaiveDateTime,
     revoked_at: Option<NaiveDateTime>,
+    certificate_sha256: Option<Vec<u8>>,
 }
 
 impl ClientRow {
@@ -30,23 +32,26 @@ impl ClientRow {
             organization_oid: self.organization_oid,
             created_at: self.created_at,
             revoked_at: self.revoked_at,
+            certificate_sha256: self.certificate_sha256,
         })
     }
 }
 
+/// Inserts a client with its token hash (None for a certificate client).
 pub fn insert(
     conn: &mut DbConnection,
     client: &ApiClient,
-    token_hash: &[u8],
+    token_hash: Option<&[u8]>,
 ) -> Result<(), StorageError> {
     let row = ClientRow {
         id: client.id.clone(),
         name: client.name.clone(),
         role: client.role.as_str().to_owned(),
         organization_oid: client.organization_oid,
-        token_hash: token_hash.to_vec(),
+        token_hash: token_hash.map(<[u8]>::to_vec),
         created_at: client.created_at,
         revoked_at: None,
+        certificate_sha256: client.certificate_sha256.clone(),
     };
     diesel::insert_into(api_clients::table)
         .values(&row)
@@ -61,6 +66,21 @@ pub fn find_active_by_hash(
 ) -> Result<Option<ApiClient>, StorageError> {
     api_clients::table
         .filter(api_clients::token_hash.eq(hash))
+        .filter(api_clients::revoked_at.is_null())
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(ClientRow::into_domain)
+        .transpose()
+}
+
+/// The active (not revoked) client registered with this certificate fingerprint.
+pub fn find_active_by_certificate(
+    conn: &mut DbConnection,
+    sha256: &[u8],
+) -> Result<Option<ApiClient>, StorageError> {
+    api_clients::table
+        .filter(api_clients::certificate_sha256.eq(sha256))
         .filter(api_clients::revoked_at.is_null())
         .select(ClientRow::as_select())
         .first(conn)

@@ -57,6 +57,13 @@ pub struct DbConfig {
     /// of the process.
     pub sqlite_synchronous: String,
     pub connect_timeout: Duration,
+    /// Cache prepared statements per connection (PostgreSQL). Turn off when PostgreSQL is
+    /// reached through a pooler in transaction mode that cannot carry named prepared statements
+    /// from one server connection to another (PgBouncer before 1.21, or without
+    /// `max_prepared_statements`): every statement is then prepared unnamed, as it runs.
+    pub statement_cache: bool,
+    /// Statements at least this slow are logged (`storage::query_log`); None: none are.
+    pub slow_query: Option<Duration>,
 }
 
 impl DbConfig {
@@ -66,6 +73,8 @@ impl DbConfig {
             pool_size: 8,
             sqlite_synchronous: "FULL".into(),
             connect_timeout: Duration::from_secs(5),
+            statement_cache: true,
+            slow_query: Some(Duration::from_millis(200)),
         }
     }
 }
@@ -77,13 +86,29 @@ fn sqlite_path(url: &str) -> &str {
         .unwrap_or(url)
 }
 
+/// What every new connection gets: SQLite's pragmas, PostgreSQL's statement cache setting,
+/// and the slow-statement log.
 #[derive(Debug)]
-struct SqlitePragmas {
+struct ConnectionSetup {
     synchronous: String,
+    statement_cache: bool,
+    slow_query: Option<Duration>,
 }
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Postgresql(c) = conn {
+            if !self.statement_cache {
+                c.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
+            }
+        }
+        if let Some(threshold) = self.slow_query {
+            let backend = match conn {
+                DbConnection::Sqlite(_) => Backend::Sqlite,
+                DbConnection::Postgresql(_) => Backend::Postgres,
+            };
+            conn.set_instrumentation(super::query_log::QueryLog::new(threshold, backend));
+        }
         if let DbConnection::Sqlite(c) = conn {
             c.batch_execute(&format!(
                 "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = {};",
@@ -130,7 +155,11 @@ pub fn open_pool(cfg: &DbConfig) -> Result<(DbPool, Backend), StorageError> {
     let pool = Pool::builder()
         .max_size(cfg.pool_size.max(1))
         .connection_timeout(cfg.connect_timeout)
-        .connection_customizer(Box::new(SqlitePragmas { synchronous }))
+        .connection_customizer(Box::new(ConnectionSetup {
+            synchronous,
+            statement_cache: cfg.statement_cache,
+            slow_query: cfg.slow_query,
+        }))
         .build(manager)
         .map_err(|e| StorageError::Unavailable(format!("cannot open the database: {e}")))?;
     Ok((pool, backend))

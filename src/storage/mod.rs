@@ -3,6 +3,7 @@
 //! domain values. Storage never sees tonic.
 pub mod api_keys;
 pub mod audit;
+pub mod audit_checkpoints;
 pub mod clients;
 pub mod conn;
 pub mod employees;
@@ -14,6 +15,8 @@ pub mod persons;
 pub mod poa;
 pub mod poa_signed;
 pub mod powers;
+pub mod query_log;
+pub mod records;
 pub mod schema;
 pub mod systems;
 pub mod tokens;

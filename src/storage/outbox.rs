@@ -237,3 +237,12 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<Option<OutboxRow>, Stora
         .first(conn)
         .optional()?)
 }
+
+/// The backlog: how many messages wait to be sent, and when the oldest of them was written.
+pub fn backlog(conn: &mut DbConnection) -> Result<(i64, Option<NaiveDateTime>), StorageError> {
+    use diesel::dsl::{count_star, min};
+    Ok(mail_outbox::table
+        .filter(mail_outbox::state.eq("pending"))
+        .select((count_star(), min(mail_outbox::created_at)))
+        .first(conn)?)
+}

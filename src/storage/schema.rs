@@ -51,9 +51,10 @@ diesel::table! {
         name -> Text,
         role -> Text,
         organization_oid -> Nullable<BigInt>,
-        token_hash -> Binary,
+        token_hash -> Nullable<Binary>,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        certificate_sha256 -> Nullable<Binary>,
     }
 }
 
@@ -384,3 +385,14 @@ diesel::allow_tables_to_appear_in_same_query!(employees, system_grants);
 diesel::allow_tables_to_appear_in_same_query!(system_members, api_keys);
 diesel::allow_tables_to_appear_in_same_query!(system_members, information_systems);
 diesel::allow_tables_to_appear_in_same_query!(system_members, system_grants);
+
+diesel::table! {
+    audit_checkpoints (chain, seq) {
+        chain -> BigInt,
+        seq -> BigInt,
+        hash -> Binary,
+        signed_at -> Timestamp,
+        cert_fingerprint -> Binary,
+        signature -> Binary,
+    }
+}

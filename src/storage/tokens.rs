@@ -10,7 +10,7 @@ use crate::domain::token::{Issuance, RefusalRecord};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = token_issuances)]
-struct IssuanceRow {
+pub(super) struct IssuanceRow {
     sid: String,
     key_id: String,
     client_id: String,

@@ -1,5 +1,6 @@
 //! The request headers every transport reads the same way: `x-request-id` (generated when absent
-//! or unusable), `authorization: Bearer …` and, for portals, `x-orgadm-person: <OID>`.
+//! or unusable), `authorization: Bearer …` and, for portals, `x-orgadm-person: <OID>`; and the
+//! TLS client certificate the connection presented, which the listener puts into each request.
 
 use ::http::HeaderMap;
 
@@ -23,6 +24,13 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         v.strip_prefix("Bearer ")
             .or_else(|| v.strip_prefix("bearer "))
     })
+}
+
+/// The SHA-256 fingerprint of the connection's verified client certificate, if any.
+pub fn client_certificate(extensions: &::http::Extensions) -> Option<[u8; 32]> {
+    extensions
+        .get::<super::tls::ClientCertificate>()
+        .map(|c| c.sha256)
 }
 
 /// The person a portal acts for, if named; a malformed value is a bad argument.

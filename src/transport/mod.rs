@@ -3,4 +3,6 @@
 pub mod credentials;
 pub mod grpc;
 pub mod http;
+pub mod observe;
 pub mod server;
+pub mod tls;

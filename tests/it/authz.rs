@@ -87,6 +87,19 @@ async fn authorization_matrix(s: &TestServer) {
             "ListEventsPlatform",
             [true, false, false, false, false, false, true],
         ),
+        // Exports: the operator may read an organisation's chain but not take it away.
+        (
+            "ExportEventsOrg",
+            [false, true, false, false, false, true, true],
+        ),
+        (
+            "ExportEventsPlatform",
+            [true, false, false, false, false, false, true],
+        ),
+        (
+            "CreateCheckpointOrg",
+            [true, true, false, false, false, true, true],
+        ),
         (
             "CreatePower",
             [true, false, false, false, false, false, false],
@@ -233,6 +246,26 @@ async fn authorization_matrix(s: &TestServer) {
                 "VerifyChainOrg" => api
                     .audit
                     .verify_chain(pb::VerifyChainRequest {
+                        organization_oid: org.oid,
+                    })
+                    .await
+                    .map(|_| ()),
+                "ExportEventsOrg" => api
+                    .audit
+                    .export_events(pb::ExportEventsRequest {
+                        organization_oid: org.oid,
+                        ..Default::default()
+                    })
+                    .await
+                    .map(|_| ()),
+                "ExportEventsPlatform" => api
+                    .audit
+                    .export_events(pb::ExportEventsRequest::default())
+                    .await
+                    .map(|_| ()),
+                "CreateCheckpointOrg" => api
+                    .audit
+                    .create_checkpoint(pb::CreateCheckpointRequest {
                         organization_oid: org.oid,
                     })
                     .await

@@ -358,7 +358,10 @@ fn init_sign_verify_and_serve() {
         "--signing-key",
         s(&key),
     ]);
-    assert!(!ok && err.contains("--signing-cert"), "{err}");
+    assert!(
+        !ok && err.contains("signing_key and signing_cert go together"),
+        "{err}"
+    );
     // the pki sign of a fixture signer
     let (ok, _, err) = orgadm(&[
         "pki",

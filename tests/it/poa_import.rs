@@ -61,7 +61,7 @@ pub fn external(number: &str) -> PowerOfAttorney {
 
 /// The committed document and its signature (made by OpenSSL's GOST engine); rewritten with
 /// `UPDATE_FIXTURES=1` (then sign it again, see the README).
-fn committed() -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn committed() -> (Vec<u8>, Vec<u8>) {
     let doc = external(IMPORTED).render().unwrap();
     let path = fixture_dir().join(format!("ON_EMCHD_20261125_{IMPORTED}.xml"));
     if std::env::var("UPDATE_FIXTURES").is_ok() {

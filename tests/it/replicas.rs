@@ -1,7 +1,10 @@
-//! Two `orgadm serve` processes on one PostgreSQL database: both run delivery workers on one
-//! outbox (each message is sent once) and take accepts of one invitation (exactly one wins).
+//! Three `orgadm serve` processes on one PostgreSQL database under concurrent load: they share
+//! one outbox (each message is sent once), take accepts of one invitation (exactly one wins),
+//! append to one organisation's chain from all sides (no gap, no fork: it verifies and has one
+//! event per change), and race to create the same group mnemonic, the same information system
+//! `CLIENT_ID` and the same idempotent request (exactly one of each is made).
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use orgadm::transport::grpc::pb;
@@ -10,15 +13,6 @@ use tonic::Code;
 use crate::invitations::invite;
 use crate::smtp::{parse, secret_after};
 use crate::support::*;
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn serve(url: &str, port: u16, outbox: &std::path::Path) -> Proc {
     Proc(
@@ -42,84 +36,128 @@ fn serve(url: &str, port: u16, outbox: &std::path::Path) -> Proc {
     )
 }
 
-async fn connect(port: u16) -> tonic::transport::Channel {
-    for _ in 0..300 {
-        if let Ok(c) = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
-            .unwrap()
-            .connect()
-            .await
-        {
-            return c;
+/// Races the same creations through every replica and writes distinct groups from all of them.
+async fn contend(op_token: &str, chans: &[tonic::transport::Channel], org: i64) -> usize {
+    let mut tasks = Vec::new();
+    for (r, ch) in chans.iter().enumerate() {
+        for t in 0..2 {
+            let mut api = Api::new(ch.clone(), Some(op_token.to_owned()), None);
+            tasks.push(tokio::spawn(async move {
+                let mut made = 0usize;
+                for i in 0..40 {
+                    // A distinct group from this writer…
+                    let own = format!("R{r}_T{t}_{i}");
+                    api.groups.create_group(group_req(org, &own)).await.unwrap();
+                    made += 1;
+                    // …and, every fourth round, a race for the same mnemonic, CLIENT_ID and
+                    // request id with every other writer.
+                    if i % 4 == 0 {
+                        let k = i / 4;
+                        match api
+                            .groups
+                            .create_group(group_req(org, &format!("SHARED_{k}")))
+                            .await
+                        {
+                            Ok(_) => made += 1,
+                            Err(e) => assert_eq!(e.code(), Code::AlreadyExists, "{e:?}"),
+                        }
+                        let sys = pb::RegisterSystemRequest {
+                            vendor_oid: org,
+                            client_id: format!("RACE-{k}"),
+                            name: format!("Система {r}.{t}"),
+                            description: String::new(),
+                        };
+                        if let Err(e) = api.systems.register_system(sys).await {
+                            assert_eq!(e.code(), Code::AlreadyExists, "{e:?}");
+                        }
+                        let req = pb::RegisterPersonRequest {
+                            request_id: format!("race-{k}"),
+                            ..person_req("Гонщиков", &snils(700 + k), pb::AccountLevel::Confirmed)
+                        };
+                        api.persons.register_person(req).await.unwrap();
+                    }
+                }
+                made
+            }));
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("server on {port} did not start");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn token(url: &str, name: &str, role: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_orgadm"))
-        .args([
-            "--database-url",
-            url,
-            "client",
-            "create",
-            "--name",
-            name,
-            "--role",
-            role,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned()
+    let mut made = 0;
+    for t in tasks {
+        made += t.await.unwrap();
+    }
+    made
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_two_processes_share_outbox_and_accept_once() {
+async fn postgres_three_processes_share_one_database() {
     let Some(db) = TestDb::new(Backend::Postgres) else {
         return;
     };
-    let op_token = token(&db.url, "op", "operator");
-    let portal = token(&db.url, "portal", "portal");
+    let op_token = cli_token(&["--database-url", &db.url], "op", "operator");
+    let portal = cli_token(&["--database-url", &db.url], "portal", "portal");
     let outbox = tempfile::tempdir().unwrap();
-    let (p1, p2) = (free_port(), free_port());
-    let _a = serve(&db.url, p1, outbox.path());
-    let _b = serve(&db.url, p2, outbox.path());
-    let (c1, c2) = (connect(p1).await, connect(p2).await);
-    let mut op = Api::new(c1.clone(), Some(op_token.clone()), None);
+    let ports = [free_port(), free_port(), free_port()];
+    let _procs: Vec<Proc> = ports
+        .iter()
+        .map(|p| serve(&db.url, *p, outbox.path()))
+        .collect();
+    let mut chans = Vec::new();
+    for p in ports {
+        chans.push(connect_ready(p).await);
+    }
+    let mut op = Api::new(chans[0].clone(), Some(op_token.clone()), None);
     let head = confirmed_person(&mut op, "Петров", 1).await;
     let org = op
         .orgs
-        .register_organization(org_req(head))
+        .register_organization(pb::RegisterOrganizationRequest {
+            vendor: true,
+            ..org_req(head)
+        })
         .await
         .unwrap()
         .into_inner()
         .oid;
-    let mut head_api = Api::new(c2.clone(), Some(portal.clone()), Some(head));
-    // Five invitations through either process: each e-mail is written once.
+    let mut head_api = Api::new(chans[1].clone(), Some(portal.clone()), Some(head));
+
+    // Concurrent writes to one chain and races for one name, through all three.
+    let made = contend(&op_token, &chans, org).await;
+    let builtin = count_where(
+        &db,
+        "access_groups",
+        &format!(
+            "organization_oid = {org} AND mnemonic NOT LIKE 'R%' AND mnemonic NOT LIKE 'SHARED%'"
+        ),
+    );
+    assert_eq!(
+        count_where(&db, "access_groups", &format!("organization_oid = {org}")) - builtin,
+        made as i64,
+        "every acknowledged group is stored, and only those"
+    );
+    assert_eq!(
+        count_where(&db, "access_groups", "mnemonic LIKE 'SHARED%'"),
+        10
+    );
+    assert_eq!(
+        count_where(
+            &db,
+            "audit_events",
+            &format!("chain = {org} AND action = 'group.create'")
+        ),
+        made as i64
+    );
+    assert_eq!(
+        count_where(&db, "information_systems", "client_id LIKE 'RACE-%'"),
+        10
+    );
+    assert_eq!(count_where(&db, "persons", "surname = 'Гонщиков'"), 10);
+    assert_eq!(
+        count_where(&db, "audit_events", "action = 'person.register'"),
+        count_rows(&db, "persons")
+    );
+
+    // Five invitations through the three processes: each e-mail is written once.
     for i in 0..5 {
-        let mut h = if i % 2 == 0 {
-            Api::new(c1.clone(), Some(portal.clone()), Some(head))
-        } else {
-            Api::new(c2.clone(), Some(portal.clone()), Some(head))
-        };
+        let mut h = Api::new(chans[i % 3].clone(), Some(portal.clone()), Some(head));
         h.invitations
             .create_invitation(invite(org, &format!("r{i}@example.ru"), "", true))
             .await
@@ -145,15 +183,14 @@ async fn postgres_two_processes_share_outbox_and_accept_once() {
         .find(|r| r.contains("r0@example.ru"))
         .unwrap();
     let secret = secret_after(&parse(&raw).text, LINK_BASE);
-    // Eight people accept the same invitation at once, through both processes.
+    // Nine people accept the same invitation at once, through all three processes.
     let mut people = Vec::new();
-    for i in 0..8 {
+    for i in 0..9 {
         people.push(confirmed_person(&mut op, "Конкурент", 10 + i).await);
     }
     let mut tasks = Vec::new();
     for (i, p) in people.into_iter().enumerate() {
-        let ch = if i % 2 == 0 { c1.clone() } else { c2.clone() };
-        let mut api = Api::new(ch, Some(portal.clone()), Some(p));
+        let mut api = Api::new(chans[i % 3].clone(), Some(portal.clone()), Some(p));
         let secret = secret.clone();
         tasks.push(tokio::spawn(async move {
             api.invitations
@@ -170,13 +207,25 @@ async fn postgres_two_processes_share_outbox_and_accept_once() {
     }
     assert_eq!(ok, 1);
     assert_eq!(count_rows(&db, "employees"), 2);
-    let v = head_api
-        .audit
-        .verify_chain(pb::VerifyChainRequest {
-            organization_oid: org,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(v.intact);
+    for chain in [org, 0] {
+        let v = head_api
+            .audit
+            .verify_chain(pb::VerifyChainRequest {
+                organization_oid: chain,
+            })
+            .await;
+        let v = match v {
+            Ok(v) => v.into_inner(),
+            // The head may not read the platform chain; the operator may.
+            Err(_) => op
+                .audit
+                .verify_chain(pb::VerifyChainRequest {
+                    organization_oid: chain,
+                })
+                .await
+                .unwrap()
+                .into_inner(),
+        };
+        assert!(v.intact, "chain {chain}: {v:?}");
+    }
 }

@@ -67,6 +67,16 @@ impl TestDb {
         }
     }
 
+    /// A database this test does not own (nothing is dropped afterwards).
+    #[allow(dead_code)]
+    pub fn external(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            pg_admin: None,
+            _dir: None,
+        }
+    }
+
     pub fn config(&self) -> DbConfig {
         let mut c = DbConfig::new(self.url.clone());
         c.pool_size = 8;
@@ -114,6 +124,14 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(backend: Backend) -> Option<Self> {
+        Self::start_with(backend, orgadm::transport::server::ServeOptions::default()).await
+    }
+
+    /// Starts a server with `options` (TLS, shutdown grace).
+    pub async fn start_with(
+        backend: Backend,
+        options: orgadm::transport::server::ServeOptions,
+    ) -> Option<Self> {
         let db = TestDb::new(backend)?;
         let clock = ManualClock::new(
             chrono::NaiveDate::from_ymd_opt(2026, 1, 15)
@@ -141,7 +159,7 @@ impl TestServer {
         let (tx, rx) = oneshot::channel::<()>();
         let serve_core = core.clone();
         let handle = tokio::spawn(async move {
-            orgadm::app::serve(listener, serve_core, async {
+            orgadm::app::serve_with(listener, serve_core, options, async {
                 let _ = rx.await;
             })
             .await
@@ -320,6 +338,7 @@ pub struct Api {
     pub groups: pb::access_group_service_client::AccessGroupServiceClient<Intercepted>,
     pub systems: pb::information_system_service_client::InformationSystemServiceClient<Intercepted>,
     pub keys: pb::api_key_service_client::ApiKeyServiceClient<Intercepted>,
+    pub records: pb::records_service_client::RecordsServiceClient<Intercepted>,
 }
 
 impl Api {
@@ -364,7 +383,11 @@ impl Api {
                     ch.clone(),
                     auth.clone(),
                 ),
-            keys: pb::api_key_service_client::ApiKeyServiceClient::with_interceptor(ch, auth),
+            keys: pb::api_key_service_client::ApiKeyServiceClient::with_interceptor(
+                ch.clone(),
+                auth.clone(),
+            ),
+            records: pb::records_service_client::RecordsServiceClient::with_interceptor(ch, auth),
         }
     }
 }
@@ -496,6 +519,24 @@ pub fn count_rows(db: &TestDb, table: &str) -> i64 {
     }
 }
 
+/// The single text column `v` of every row a query returns, through a direct connection.
+pub fn query_texts(db: &TestDb, sql: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        v: String,
+    }
+    let rows: Vec<Row> = if db.url.starts_with("postgres") {
+        let mut c = diesel::PgConnection::establish(&db.url).unwrap();
+        diesel::sql_query(sql).load(&mut c).unwrap()
+    } else {
+        let path = db.url.trim_start_matches("sqlite://");
+        let mut c = diesel::SqliteConnection::establish(path).unwrap();
+        diesel::sql_query(sql).load(&mut c).unwrap()
+    };
+    rows.into_iter().map(|r| r.v).collect()
+}
+
 /// Runs raw SQL against the test database (tampering tests).
 pub fn exec_sql(db: &TestDb, sql: &str) -> Result<(), String> {
     use diesel::connection::SimpleConnection;
@@ -561,4 +602,102 @@ pub async fn wait_rows(db: &TestDb, table: &str, cond: &str, at_least: i64) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("{table} never had {at_least} rows where {cond}");
+}
+
+/// Waits until a server started as a process answers `/readyz` with 200 (at most 60 s): the port
+/// opens before the service is ready (migrations, keys).
+#[allow(dead_code)]
+pub async fn wait_ready(addr: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for _ in 0..600 {
+        if let Ok(mut sock) = tokio::net::TcpStream::connect(addr).await {
+            let req = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+            let mut buf = Vec::new();
+            if sock.write_all(req.as_bytes()).await.is_ok()
+                && sock.read_to_end(&mut buf).await.is_ok()
+                && buf.starts_with(b"HTTP/1.1 200")
+            {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{addr} never became ready");
+}
+
+// ---- helpers for tests that run the `orgadm` binary as separate processes ----
+
+/// A child process, killed and reaped when dropped.
+pub struct Proc(pub std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[allow(dead_code)]
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+/// Waits until the server on `port` is ready, then connects to it.
+pub async fn connect_ready(port: u16) -> Channel {
+    wait_ready(&format!("127.0.0.1:{port}")).await;
+    for _ in 0..300 {
+        if let Ok(c) = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+            .unwrap()
+            .connect()
+            .await
+        {
+            return c;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server on port {port} did not start");
+}
+
+/// `orgadm <db_args> client create --name NAME --role ROLE` with the real binary; the token.
+pub fn cli_token(db_args: &[&str], name: &str, role: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orgadm"))
+        .args(db_args)
+        .args(["client", "create", "--name", name, "--role", role])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned()
+}
+
+#[allow(dead_code)]
+pub fn group_req(org: i64, mnemonic: &str) -> pb::CreateGroupRequest {
+    pb::CreateGroupRequest {
+        request_id: String::new(),
+        organization_oid: org,
+        mnemonic: mnemonic.into(),
+        system: String::new(),
+        name: format!("Группа {mnemonic}"),
+        description: String::new(),
+    }
 }

@@ -34,7 +34,12 @@ fn pki(name: &str, ext: &str) -> String {
 }
 
 /// A CAdES-BES signature by test certificate `name` over `content`, made at `at`.
-fn sign(name: &str, content: &str, at: chrono::NaiveDateTime, attached: bool) -> Vec<u8> {
+pub(crate) fn sign(
+    name: &str,
+    content: &str,
+    at: chrono::NaiveDateTime,
+    attached: bool,
+) -> Vec<u8> {
     let key = orgadm::crypto::keys::private_key_from_pem(
         &std::fs::read_to_string(pki(name, "key.pem")).unwrap(),
     )
@@ -59,12 +64,16 @@ fn b64_pct(der: &[u8]) -> String {
         .replace('=', "%3D")
 }
 
-fn b64url(der: &[u8]) -> String {
+pub(crate) fn b64url(der: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(der)
 }
 
 /// The public HTTP exchange: (status, JSON body, response head).
-async fn http_exchange(s: &TestServer, key: &str, sig: &str) -> (u16, serde_json::Value, String) {
+pub(crate) async fn http_exchange(
+    s: &TestServer,
+    key: &str,
+    sig: &str,
+) -> (u16, serde_json::Value, String) {
     let url = format!(
         "http://{}/esia-rs/api/public/v1/orgs/ext-app/{key}/tkn?signature={sig}",
         s.addr
@@ -80,7 +89,11 @@ async fn grpc(
     pb::token_service_client::TokenServiceClient::new(s.channel().await)
 }
 
-async fn grpc_exchange(s: &TestServer, key: &str, sig: Vec<u8>) -> Result<String, tonic::Status> {
+pub(crate) async fn grpc_exchange(
+    s: &TestServer,
+    key: &str,
+    sig: Vec<u8>,
+) -> Result<String, tonic::Status> {
     grpc(s)
         .await
         .exchange_api_key(pb::ExchangeApiKeyRequest {
@@ -196,24 +209,25 @@ fn reversed(token: &str) -> String {
     format!("{signed}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
 
-struct Keys {
-    consumer: i64,
+pub(crate) struct Keys {
+    pub(crate) consumer: i64,
     /// Held by the person of the `employee` certificate.
-    holder: i64,
-    secret: String,
-    key_id: String,
+    pub(crate) holder: i64,
+    pub(crate) secret: String,
+    pub(crate) key_id: String,
     /// Held by the person of the `employee512` certificate.
-    holder512: i64,
-    secret512: String,
-    issuer: i64,
-    poa: String,
-    head: i64,
-    portal: String,
-    vendor_client: String,
+    pub(crate) holder512: i64,
+    pub(crate) secret512: String,
+    pub(crate) issuer: i64,
+    pub(crate) poa: String,
+    pub(crate) head: i64,
+    pub(crate) portal: String,
+    pub(crate) vendor_client: String,
+    pub(crate) vendor: i64,
 }
 
 /// The API-KEY issue's world with two working keys.
-async fn keys(s: &TestServer) -> Keys {
+pub(crate) async fn keys(s: &TestServer) -> Keys {
     let w = world(s).await;
     let dir = tempfile::tempdir().unwrap();
     let worker = s.delivery_files(dir.path());
@@ -327,6 +341,7 @@ async fn keys(s: &TestServer) -> Keys {
         head: w.head,
         portal: w.portal,
         vendor_client: w.vendor_client,
+        vendor: w.vendor,
     }
 }
 
@@ -954,13 +969,19 @@ async fn exchange_and_every_refusal(s: &TestServer) {
         0
     );
     assert_no_secret(s, &[&k.secret, &k.secret512]);
-    // Failed attempts are counted in the metrics.
+    // Failed attempts are counted in the metrics, by outcome and ESIA code.
     let (st, _, m) = http_get(&format!("http://{}/metrics", s.addr), &[]).await;
     let m = String::from_utf8(m).unwrap();
     assert_eq!(st, 200);
-    assert!(
-        m.contains(&format!("orgadm_token_refused_total {refused}")),
-        "{m}"
-    );
-    assert!(m.contains("orgadm_token_rate_limited_total 3"), "{m}");
+    let counted = |outcome: &str| -> i64 {
+        m.lines()
+            .filter(|l| {
+                l.starts_with("orgadm_token_exchanges_total{")
+                    && l.contains(&format!("outcome=\"{outcome}\""))
+            })
+            .map(|l| l.rsplit_once(' ').unwrap().1.parse::<i64>().unwrap())
+            .sum()
+    };
+    assert_eq!(counted("refused"), refused, "{m}");
+    assert_eq!(counted("rate_limited"), 3, "{m}");
 }

@@ -1,7 +1,8 @@
 //! Authentication as a tower service wrapped around each orgadm.v1 service (health and
-//! reflection are left open): resolves `authorization: Bearer …` and `x-orgadm-person` to a
-//! [`Caller`] in the request's extensions, or answers UNAUTHENTICATED. Also assigns the request
-//! id (`x-request-id`, generated when absent) and opens the request's tracing span.
+//! reflection are left open): resolves `authorization: Bearer …` (or, over mutual TLS, the
+//! client certificate of the connection) and `x-orgadm-person` to a [`Caller`] in the request's
+//! extensions, or answers UNAUTHENTICATED. The request id and the request's tracing span come
+//! from `transport::observe`; the caller's name is recorded on it.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -12,7 +13,6 @@ use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::{Request, Status};
 use tower::Service;
-use tracing::Instrument;
 
 use crate::domain::caller::Caller;
 use crate::service::Core;
@@ -57,34 +57,25 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let core = self.core.clone();
         let request_id = credentials::request_id(req.headers());
-        let span = tracing::info_span!("grpc", method = %req.uri().path(), request_id = %request_id, caller = tracing::field::Empty);
-        Box::pin(
-            async move {
-                let bearer = credentials::bearer(req.headers());
-                let person = match credentials::acting_person(req.headers()) {
-                    Ok(p) => p,
-                    Err(e) => return Ok(Status::from(e).into_http()),
-                };
-                match core.authenticate(bearer, person, request_id).await {
-                    Ok(caller) => {
-                        tracing::Span::current().record("caller", caller.client_name.as_str());
-                        req.extensions_mut().insert(caller);
-                        let resp = inner.call(req).await;
-                        if let Ok(r) = &resp {
-                            let code = r
-                                .headers()
-                                .get("grpc-status")
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or("0");
-                            tracing::debug!(grpc_status = code, "request finished");
-                        }
-                        resp
-                    }
-                    Err(e) => Ok(Status::from(e).into_http()),
+        Box::pin(async move {
+            let bearer = credentials::bearer(req.headers());
+            let person = match credentials::acting_person(req.headers()) {
+                Ok(p) => p,
+                Err(e) => return Ok(Status::from(e).into_http()),
+            };
+            let certificate = credentials::client_certificate(req.extensions());
+            match core
+                .authenticate_presented(bearer, certificate, person, request_id)
+                .await
+            {
+                Ok(caller) => {
+                    crate::transport::observe::record_caller(&caller);
+                    req.extensions_mut().insert(caller);
+                    inner.call(req).await
                 }
+                Err(e) => Ok(Status::from(e).into_http()),
             }
-            .instrument(span),
-        )
+        })
     }
 }
 

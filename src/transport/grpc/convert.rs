@@ -14,20 +14,20 @@ use crate::domain::employee::{
 };
 use crate::domain::organization::{OrgKind, Organization, OrganizationChanges, OrganizationInput};
 use crate::domain::person::{AccountLevel, Person, PersonInput};
+use crate::service::employees::EmployeeFilter;
 use crate::service::employees::{ChangeEmployeeState, ListEmployees, StateChange, UpdateEmployee};
 use crate::service::groups::{CreateGroup, UpdateGroup};
+use crate::service::invitations::InvitationFilter;
 use crate::service::invitations::{
     ChangeInvitation, CreateInvitation, InvitationChange, ListInvitations,
 };
+use crate::service::organizations::OrgFilter;
 use crate::service::organizations::{
     RegisterOrganization, SearchOrganizations, UpdateOrganization,
 };
+use crate::service::persons::PersonFilter;
 use crate::service::persons::{RegisterPerson, SearchPersons, UpdatePerson};
 use crate::service::{ServiceError, etag, idempotency};
-use crate::storage::employees::EmployeeFilter;
-use crate::storage::invitations::InvitationFilter;
-use crate::storage::organizations::OrgFilter;
-use crate::storage::persons::PersonFilter;
 
 pub fn timestamp(t: &NaiveDateTime) -> Option<Timestamp> {
     let u = t.and_utc();

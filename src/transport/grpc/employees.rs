@@ -293,7 +293,7 @@ impl AccessGroupService for AccessGroupApi {
         } = req.into_inner();
         let q = crate::service::employees::ListEmployees {
             organization_oid: org_oid(organization_oid)?,
-            filter: crate::storage::employees::EmployeeFilter {
+            filter: crate::service::employees::EmployeeFilter {
                 group: Some(group_name(&mnemonic)?),
                 ..Default::default()
             },

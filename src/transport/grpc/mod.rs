@@ -2,12 +2,14 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod codec;
 pub mod convert;
 pub mod employees;
 pub mod organizations;
 pub mod persons;
 pub mod poa;
 pub mod powers;
+pub mod records;
 pub mod status;
 pub mod systems;
 pub mod tokens;

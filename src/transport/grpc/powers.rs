@@ -6,9 +6,9 @@ use super::auth::caller;
 use super::convert::timestamp;
 use super::pb::{self, power_service_server::PowerService};
 use crate::domain::power::{ContextKind, NewPower, Power, PowerChanges, PowerSource};
+use crate::service::powers::PowerFilter;
 use crate::service::powers::{CreatePower, ListPowers, UpdatePower};
 use crate::service::{Core, ServiceError, etag, idempotency};
-use crate::storage::powers::PowerFilter;
 
 pub struct PowerApi {
     pub core: Core,

@@ -1,7 +1,10 @@
 //! Plain HTTP beside gRPC: liveness and readiness, the public status check of powers of
-//! attorney and document downloads, the public token exchange and its companions (`tokens`).
+//! attorney and document downloads, the public token exchange and its companions (`tokens`),
+//! and the audit export download (`audit`).
+pub mod audit;
 pub mod error;
 pub mod poa;
+pub mod records;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -55,11 +58,14 @@ pub fn router(core: Core, ready: Readiness) -> Router {
             "/v1/powers-of-attorney/{number}/revocation.sig",
             get(poa::download_revocation_signature),
         )
+        .route("/v1/organizations/{oid}/records.tar", get(records::export))
         .route(
             "/esia-rs/api/public/v1/orgs/ext-app/{api_key}/tkn",
             get(tokens::exchange),
         )
         .route("/v1/token/certificates", get(tokens::certificates))
+        .route("/v1/audit/{oid}/export", get(audit::export))
+        .route("/v1/audit/{oid}/checkpoints/{seq}", get(audit::checkpoint))
         .route("/metrics", get(metrics))
         .route(
             "/v1/token/introspect",
@@ -70,6 +76,33 @@ pub fn router(core: Core, ready: Readiness) -> Router {
                 )),
         )
         .with_state(HttpState { core, ready })
+}
+
+/// The probes while the service starts: alive, not ready.
+pub fn starting_router() -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(starting))
+}
+
+async fn starting() -> (StatusCode, &'static str) {
+    (StatusCode::SERVICE_UNAVAILABLE, "starting\n")
+}
+
+/// Anything but the probes while the service starts: UNAVAILABLE for gRPC callers, 503 for
+/// everyone else.
+pub async fn fallback_starting(req: axum::extract::Request) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let grpc = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"));
+    if grpc {
+        tonic::Status::unavailable("the service is starting").into_http()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response()
+    }
 }
 
 /// Unknown paths: UNIMPLEMENTED for gRPC callers, 404 for everyone else.
@@ -87,25 +120,15 @@ pub async fn fallback(req: axum::extract::Request) -> axum::response::Response {
     }
 }
 
-/// Counters in the Prometheus text format (this replica's, since its start).
+/// The metrics in the Prometheus text format (this replica's, since its start; see
+/// `service::metrics`).
 async fn metrics(State(s): State<HttpState>) -> impl axum::response::IntoResponse {
-    let (issued, refused, limited) = s.core.token_stats.snapshot();
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        format!(
-            "# HELP orgadm_token_issued_total Access tokens issued.\n\
-             # TYPE orgadm_token_issued_total counter\n\
-             orgadm_token_issued_total {issued}\n\
-             # HELP orgadm_token_refused_total Token exchanges refused (recorded in token_refusals).\n\
-             # TYPE orgadm_token_refused_total counter\n\
-             orgadm_token_refused_total {refused}\n\
-             # HELP orgadm_token_rate_limited_total Token exchanges refused by a rate limit (not recorded).\n\
-             # TYPE orgadm_token_rate_limited_total counter\n\
-             orgadm_token_rate_limited_total {limited}\n"
-        ),
+        s.core.render_metrics().await,
     )
 }
 
@@ -126,14 +149,24 @@ async fn readyz(State(s): State<HttpState>) -> (StatusCode, &'static str) {
     }
 }
 
-/// The caller of an HTTP request, from the same headers gRPC uses.
+/// The caller of an HTTP request, from the same headers gRPC uses (or its connection's client
+/// certificate).
 pub async fn authenticate(
     core: &Core,
     headers: &axum::http::HeaderMap,
+    certificate: Option<&crate::transport::tls::ClientCertificate>,
 ) -> Result<crate::domain::caller::Caller, crate::service::ServiceError> {
     use crate::transport::credentials;
     let person = credentials::acting_person(headers)?;
     let request_id = credentials::request_id(headers);
-    core.authenticate(credentials::bearer(headers), person, request_id)
-        .await
+    let caller = core
+        .authenticate_presented(
+            credentials::bearer(headers),
+            certificate.map(|c| c.sha256),
+            person,
+            request_id,
+        )
+        .await?;
+    crate::transport::observe::record_caller(&caller);
+    Ok(caller)
 }

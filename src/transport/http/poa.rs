@@ -3,6 +3,7 @@
 //! `Accept: application/json` or `&format=json`, like the FNS registry's check), and the
 //! authenticated download of a document's exact bytes.
 
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -12,6 +13,7 @@ use super::error::http_error;
 use crate::domain::poa::PoaState;
 use crate::service::ServiceError;
 use crate::service::poa::PoaStatus;
+use crate::transport::tls::ClientCertificate;
 
 #[derive(Debug, serde::Deserialize)]
 pub struct StatusQuery {
@@ -121,8 +123,14 @@ enum Download {
     RevocationSignature,
 }
 
-async fn download(st: HttpState, number: String, headers: HeaderMap, what: Download) -> Response {
-    let caller = match super::authenticate(&st.core, &headers).await {
+async fn download(
+    st: HttpState,
+    number: String,
+    headers: HeaderMap,
+    certificate: Option<ClientCertificate>,
+    what: Download,
+) -> Response {
+    let caller = match super::authenticate(&st.core, &headers, certificate.as_ref()).await {
         Ok(c) => c,
         Err(e) => return http_error(e),
     };
@@ -176,8 +184,16 @@ pub async fn download_document(
     State(st): State<HttpState>,
     Path(number): Path<String>,
     headers: HeaderMap,
+    certificate: Option<Extension<ClientCertificate>>,
 ) -> Response {
-    download(st, number, headers, Download::Document).await
+    download(
+        st,
+        number,
+        headers,
+        certificate.map(|c| c.0),
+        Download::Document,
+    )
+    .await
 }
 
 /// `GET /v1/powers-of-attorney/{number}/document.sig`: its stored detached signature (DER).
@@ -185,8 +201,16 @@ pub async fn download_document_signature(
     State(st): State<HttpState>,
     Path(number): Path<String>,
     headers: HeaderMap,
+    certificate: Option<Extension<ClientCertificate>>,
 ) -> Response {
-    download(st, number, headers, Download::DocumentSignature).await
+    download(
+        st,
+        number,
+        headers,
+        certificate.map(|c| c.0),
+        Download::DocumentSignature,
+    )
+    .await
 }
 
 /// `GET /v1/powers-of-attorney/{number}/revocation`: the signed revocation statement's bytes.
@@ -194,8 +218,16 @@ pub async fn download_revocation(
     State(st): State<HttpState>,
     Path(number): Path<String>,
     headers: HeaderMap,
+    certificate: Option<Extension<ClientCertificate>>,
 ) -> Response {
-    download(st, number, headers, Download::Revocation).await
+    download(
+        st,
+        number,
+        headers,
+        certificate.map(|c| c.0),
+        Download::Revocation,
+    )
+    .await
 }
 
 /// `GET /v1/powers-of-attorney/{number}/revocation.sig`: its detached signature (DER).
@@ -203,6 +235,14 @@ pub async fn download_revocation_signature(
     State(st): State<HttpState>,
     Path(number): Path<String>,
     headers: HeaderMap,
+    certificate: Option<Extension<ClientCertificate>>,
 ) -> Response {
-    download(st, number, headers, Download::RevocationSignature).await
+    download(
+        st,
+        number,
+        headers,
+        certificate.map(|c| c.0),
+        Download::RevocationSignature,
+    )
+    .await
 }
