@@ -14,6 +14,10 @@ use super::audit_log::{self, EventSpec};
 use super::authz;
 use super::employees::access;
 use super::error::ServiceError;
+
+/// A key check's outcome: the facts of a working key, or why it does not work (with the facts
+/// when the key exists).
+pub type KeyCheck = Result<KeyFacts, (KeyRefusal, Option<KeyFacts>)>;
 use super::systems::{holds_key_power, ready_for_keys, system_of};
 use super::{Core, Page, page_of, page_start, random_bytes};
 
@@ -142,9 +146,10 @@ impl Core {
         ]));
         let clock = self.clock.clone();
         let caller = caller.clone();
+        let chain = cmd.organization_oid;
         let key = self
             .db
-            .write(move |c| {
+            .write_for(chain, move |c| {
                 let now = clock.now();
                 let rid = cmd.request_id.as_deref();
                 if let Some(first) =
@@ -428,31 +433,58 @@ impl Core {
     /// The validity check of the token exchange: finds the key by its keyed hash and decides,
     /// from facts read now, whether it works. A working key's use is remembered (flushed later).
     /// The secret is never logged; a malformed key is simply not found.
-    pub async fn check_api_key(
+    pub async fn check_api_key(&self, secret: &str) -> Result<KeyCheck, ServiceError> {
+        let check = self.check_api_key_and(secret, |_, _| Ok(())).await?.0;
+        if let Ok(facts) = &check {
+            self.record_key_use(&facts.key.id);
+        }
+        Ok(check)
+    }
+
+    /// Remembers that key `id` was used now (written by the next flush).
+    pub(super) fn record_key_use(&self, id: &str) {
+        self.key_uses.record(id, self.clock.now());
+    }
+
+    /// [`Core::check_api_key`] without remembering the use, and `then` on the same connection
+    /// once a key is found (the token exchange reads the key's subject this way: one trip to the
+    /// blocking pool, no transaction; it records the use once a token is issued).
+    pub(super) async fn check_api_key_and<X, F>(
         &self,
         secret: &str,
-    ) -> Result<Result<KeyFacts, (KeyRefusal, Option<KeyFacts>)>, ServiceError> {
+        then: F,
+    ) -> Result<(KeyCheck, Option<X>), ServiceError>
+    where
+        X: Send + 'static,
+        F: FnOnce(&mut DbConnection, &KeyFacts) -> Result<X, storage::StorageError>
+            + Send
+            + 'static,
+    {
         let Some(canonical) = api_key::parse_key(secret) else {
-            return Ok(Err((KeyRefusal::NotFound, None)));
+            return Ok((Err((KeyRefusal::NotFound, None)), None));
         };
         let hashes = self.key_hasher.candidates(canonical.as_bytes());
         let now = self.clock.now();
-        let facts = self
+        let read = self
             .db
             // Each fact is read as of the moment of its statement; none needs a common snapshot
             // with another, so no transaction (and no BEGIN/COMMIT round trips).
-            .read_one(move |c| Ok(storage::api_keys::facts(c, &hashes, now.date())?))
+            .read_one(move |c| {
+                let Some(facts) = storage::api_keys::facts(c, &hashes, now.date())? else {
+                    return Ok(None);
+                };
+                let extra = then(c, &facts)?;
+                Ok(Some((facts, extra)))
+            })
             .await?;
-        let Some(facts) = facts else {
-            return Ok(Err((KeyRefusal::NotFound, None)));
+        let Some((facts, extra)) = read else {
+            return Ok((Err((KeyRefusal::NotFound, None)), None));
         };
-        match facts.verdict(now) {
-            Ok(()) => {
-                self.key_uses.record(&facts.key.id, now);
-                Ok(Ok(facts))
-            }
-            Err(r) => Ok(Err((r, Some(facts)))),
-        }
+        let check = match facts.verdict(now) {
+            Ok(()) => Ok(facts),
+            Err(r) => Err((r, Some(facts))),
+        };
+        Ok((check, Some(extra)))
     }
 
     /// Writes the remembered key uses (see `service::key_use`). Returns how many.

@@ -161,9 +161,10 @@ impl Core {
         let clock = self.clock.clone();
         let caller = caller.clone();
         let validity = self.invitations.validity;
+        let chain = cmd.invitation.organization_oid;
         let inv = self
             .db
-            .write(move |c| {
+            .write_for(chain, move |c| {
                 let now = clock.now();
                 let n = &cmd.invitation;
                 let org = n.organization_oid;

@@ -110,9 +110,10 @@ impl Core {
         // head): the organisation for the access check, the conditional update that re-checks
         // version and state, the signature row, the audit event. The draft read above is the
         // value returned, moved to its new state.
+        let chain = read.organization_oid;
         let (poa, now) = self
             .db
-            .write(move |c| {
+            .write_for(chain, move |c| {
                 let now = clock.now();
                 let org = org_of(c, read.organization_oid)?;
                 let allowed = authz::draft_power_of_attorney(&caller, &org)?;

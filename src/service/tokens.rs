@@ -300,7 +300,14 @@ impl Core {
                 signer_serial: Some(serial.clone()),
             }))
         };
-        let (facts, key_refusal) = match self.check_api_key(&canonical).await? {
+        // The key, its facts and its subject (organisation identifiers, holder's SNILS): one
+        // read without a transaction, each statement a point lookup.
+        let (check, subject) = self
+            .check_api_key_and(&canonical, |c, f| {
+                storage::tokens::key_subject(c, f.key.organization_oid, f.key.holder_oid)
+            })
+            .await?;
+        let (facts, key_refusal) = match check {
             Ok(f) => (f, None),
             Err((r, Some(f))) => (f, Some(r)),
             Err((r, None)) => {
@@ -311,10 +318,7 @@ impl Core {
             }
         };
         let (org, holder) = (facts.key.organization_oid, facts.key.holder_oid);
-        let (org_ids, snils) = self
-            .db
-            .read(move |c| Ok(storage::tokens::key_subject(c, org, holder)?))
-            .await?;
+        let (org_ids, snils) = subject.unwrap_or_default();
         let Some((ogrn, inn)) = org_ids else {
             return Err(with_signer(
                 TokenRefusal::new(
@@ -401,7 +405,7 @@ impl Core {
         let caller = exchange_caller(&req.request_id);
         let prefix = k.prefix.clone();
         self.db
-            .write(move |c| {
+            .write_for(rec.organization_oid, move |c| {
                 storage::tokens::insert_issuance(c, &rec)?;
                 audit_log::append(
                     c,
@@ -428,6 +432,7 @@ impl Core {
                 Ok(())
             })
             .await?;
+        self.record_key_use(&issuance.key_id);
         Ok(IssuedToken { token, issuance })
     }
 
