@@ -162,7 +162,38 @@ pub fn open_pool(cfg: &DbConfig) -> Result<(DbPool, Backend), StorageError> {
         }))
         .build(manager)
         .map_err(|e| StorageError::Unavailable(format!("cannot open the database: {e}")))?;
+    if backend == Backend::Sqlite {
+        let mut c = pool
+            .get()
+            .map_err(|e| StorageError::Unavailable(format!("cannot open the database: {e}")))?;
+        if !sqlite_plans_are_stable(&mut c)? {
+            tracing::warn!(
+                "SQLite was built without SQLITE_ENABLE_QPSG: statements with a bound LIMIT are \
+                 re-prepared on every execution (see .cargo/config.toml)"
+            );
+        }
+    }
     Ok((pool, backend))
+}
+
+/// Whether the SQLite library was built with the query planner stability guarantee on
+/// (`.cargo/config.toml` sets it for the bundled SQLite): without it, every statement with a
+/// bound `LIMIT` is planned again each time it runs.
+pub fn sqlite_plans_are_stable(conn: &mut DbConnection) -> Result<bool, StorageError> {
+    #[derive(diesel::QueryableByName)]
+    struct Used {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        used: i32,
+    }
+    match conn {
+        DbConnection::Sqlite(c) => {
+            let u: Used =
+                diesel::sql_query("SELECT sqlite_compileoption_used('ENABLE_QPSG') AS used")
+                    .get_result(c)?;
+            Ok(u.used == 1)
+        }
+        DbConnection::Postgresql(_) => Ok(true),
+    }
 }
 
 /// Applies pending migrations of the connection's backend; returns their names.
@@ -211,4 +242,23 @@ pub fn ping(conn: &mut DbConnection) -> Result<(), StorageError> {
         .execute(conn)
         .map(|_| ())
         .map_err(StorageError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_sqlite_keeps_plans_stable() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let (pool, backend) =
+            open_pool(&DbConfig::new(url)).unwrap_or_else(|e| panic!("pool: {e}"));
+        assert_eq!(backend, Backend::Sqlite);
+        let mut c = pool.get().unwrap_or_else(|e| panic!("connection: {e}"));
+        assert!(
+            sqlite_plans_are_stable(&mut c).unwrap_or(false),
+            "the bundled SQLite must be built with SQLITE_ENABLE_QPSG (.cargo/config.toml)"
+        );
+    }
 }
