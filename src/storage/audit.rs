@@ -1,6 +1,10 @@
 //! The audit chain in the database: one head row per chain, locked by the appending
 //! transaction (PostgreSQL `SELECT … FOR UPDATE`; SQLite's write lock), so replicas cannot fork
-//! a chain. Events are append-only (database triggers refuse UPDATE and DELETE).
+//! a chain. Events are append-only (database triggers refuse UPDATE and DELETE). An append
+//! first tries the head this process last wrote, guarded (see `HEAD_HINTS`), and reads and locks
+//! the head only when that guess is wrong.
+
+use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -80,15 +84,74 @@ fn lock_head(conn: &mut DbConnection, chain: i64) -> Result<(i64, Vec<u8>), Stor
     }
 }
 
+/// The heads this process last wrote, by chain: a hint, never trusted. An append first tries
+/// to extend the hinted head with one guarded statement (the head row is updated only if it
+/// still holds exactly the hinted sequence and hash, and the event is inserted only if it was);
+/// if the guard fails — another replica appended, a transaction that wrote the hint rolled
+/// back, the hint is from another database of this process — the append reads and locks the
+/// head as before. So a hint saves the read of the head (a round trip on PostgreSQL) without
+/// being able to fork or corrupt a chain: the event's hash is always computed from the head the
+/// database holds when the row is written.
+static HEAD_HINTS: std::sync::LazyLock<std::sync::Mutex<Hints>> =
+    std::sync::LazyLock::new(Default::default);
+/// Chain → (sequence, hash) of the head last written by this process.
+type Hints = HashMap<i64, (i64, Vec<u8>)>;
+/// Beyond this many chains the hints are dropped and gathered again.
+const MAX_HINTS: usize = 100_000;
+
+fn hints() -> std::sync::MutexGuard<'static, Hints> {
+    HEAD_HINTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn hinted_head(chain: i64) -> Option<(i64, Vec<u8>)> {
+    hints().get(&chain).cloned()
+}
+
+fn remember_head(chain: i64, seq: i64, hash: &[u8]) {
+    let mut h = hints();
+    if h.len() >= MAX_HINTS {
+        h.clear();
+    }
+    h.insert(chain, (seq, hash.to_vec()));
+}
+
 /// Appends an event to its chain in the caller's transaction and returns it.
 pub fn append(
     conn: &mut DbConnection,
     e: &NewEvent,
     now: NaiveDateTime,
 ) -> Result<AuditEvent, StorageError> {
-    let (head_seq, head_hash) = lock_head(conn, e.chain)?;
-    let seq = head_seq + 1;
     let details = e.details.to_string();
+    if let Some((seq, hash)) = hinted_head(e.chain) {
+        let row = event_row(e, seq, hash, &details, now);
+        if write_event(conn, &row, true)? {
+            remember_head(row.chain, row.seq, &row.hash);
+            return Ok(row.into());
+        }
+    }
+    let (seq, hash) = lock_head(conn, e.chain)?;
+    let row = event_row(e, seq, hash, &details, now);
+    if !write_event(conn, &row, false)? {
+        return Err(StorageError::Other(format!(
+            "audit chain {} lost its head row",
+            e.chain
+        )));
+    }
+    remember_head(row.chain, row.seq, &row.hash);
+    Ok(row.into())
+}
+
+/// The event following head (`head_seq`, `head_hash`).
+fn event_row(
+    e: &NewEvent,
+    head_seq: i64,
+    head_hash: Vec<u8>,
+    details: &str,
+    now: NaiveDateTime,
+) -> EventRow {
+    let seq = head_seq + 1;
     let hash = event_hash(
         e.chain,
         seq,
@@ -99,10 +162,10 @@ pub fn append(
         e.target_type,
         &e.target_id,
         &e.request_id,
-        &details,
+        details,
         &head_hash,
     );
-    let row = EventRow {
+    EventRow {
         chain: e.chain,
         seq,
         occurred_at: now,
@@ -112,49 +175,78 @@ pub fn append(
         target_type: e.target_type.to_owned(),
         target_id: e.target_id.clone(),
         request_id: e.request_id.clone(),
-        details,
+        details: details.to_owned(),
         prev_hash: head_hash,
         hash: hash.to_vec(),
-    };
+    }
+}
+
+/// Writes the event and moves the head to it. `guarded`: only if the head still is the event's
+/// predecessor (otherwise nothing is written and the answer is false); unguarded, the caller
+/// holds the head's lock. Returns whether the event was written.
+fn write_event(
+    conn: &mut DbConnection,
+    row: &EventRow,
+    guarded: bool,
+) -> Result<bool, StorageError> {
     match conn {
-        // One round trip fewer while the head row is locked: the event and the new head in one
-        // statement.
+        // One statement for both rows (one round trip while the head row is locked).
         DbConnection::Postgresql(pg) => {
             use diesel::sql_types::{BigInt, Binary, Nullable, Text, Timestamp};
-            diesel::sql_query(
+            let q = if guarded {
+                "WITH h AS (UPDATE audit_heads SET seq = $2, hash = $12, updated_at = $3 \
+                 WHERE chain = $1 AND seq = $2 - 1 AND hash = $11 RETURNING chain) \
+                 INSERT INTO audit_events (chain, seq, occurred_at, actor_client, actor_person, \
+                 action, target_type, target_id, request_id, details, prev_hash, hash) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM h"
+            } else {
                 "WITH e AS (INSERT INTO audit_events (chain, seq, occurred_at, actor_client, \
                  actor_person, action, target_type, target_id, request_id, details, prev_hash, hash) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)) \
-                 UPDATE audit_heads SET seq = $2, hash = $12, updated_at = $3 WHERE chain = $1",
-            )
-            .bind::<BigInt, _>(row.chain)
-            .bind::<BigInt, _>(row.seq)
-            .bind::<Timestamp, _>(row.occurred_at)
-            .bind::<Text, _>(&row.actor_client)
-            .bind::<Nullable<BigInt>, _>(row.actor_person)
-            .bind::<Text, _>(&row.action)
-            .bind::<Text, _>(&row.target_type)
-            .bind::<Text, _>(&row.target_id)
-            .bind::<Text, _>(&row.request_id)
-            .bind::<Text, _>(&row.details)
-            .bind::<Binary, _>(&row.prev_hash)
-            .bind::<Binary, _>(&row.hash)
-            .execute(pg)?;
+                 UPDATE audit_heads SET seq = $2, hash = $12, updated_at = $3 WHERE chain = $1"
+            };
+            let n = diesel::sql_query(q)
+                .bind::<BigInt, _>(row.chain)
+                .bind::<BigInt, _>(row.seq)
+                .bind::<Timestamp, _>(row.occurred_at)
+                .bind::<Text, _>(&row.actor_client)
+                .bind::<Nullable<BigInt>, _>(row.actor_person)
+                .bind::<Text, _>(&row.action)
+                .bind::<Text, _>(&row.target_type)
+                .bind::<Text, _>(&row.target_id)
+                .bind::<Text, _>(&row.request_id)
+                .bind::<Text, _>(&row.details)
+                .bind::<Binary, _>(&row.prev_hash)
+                .bind::<Binary, _>(&row.hash)
+                .execute(pg)?;
+            Ok(n == 1)
         }
         DbConnection::Sqlite(sq) => {
+            let head = audit_heads::table.filter(audit_heads::chain.eq(row.chain));
+            let set = (
+                audit_heads::seq.eq(row.seq),
+                audit_heads::hash.eq(&row.hash),
+                audit_heads::updated_at.eq(row.occurred_at),
+            );
+            let n = if guarded {
+                diesel::update(
+                    head.filter(audit_heads::seq.eq(row.seq - 1))
+                        .filter(audit_heads::hash.eq(&row.prev_hash)),
+                )
+                .set(set)
+                .execute(sq)?
+            } else {
+                diesel::update(head).set(set).execute(sq)?
+            };
+            if n != 1 {
+                return Ok(false);
+            }
             diesel::insert_into(audit_events::table)
-                .values(&row)
+                .values(row)
                 .execute(sq)?;
-            diesel::update(audit_heads::table.find(e.chain))
-                .set((
-                    audit_heads::seq.eq(seq),
-                    audit_heads::hash.eq(hash.to_vec()),
-                    audit_heads::updated_at.eq(now),
-                ))
-                .execute(sq)?;
+            Ok(true)
         }
     }
-    Ok(row.into())
 }
 
 /// When the newest event of any chain was appended (None while no chain has an event).
@@ -238,4 +330,85 @@ pub fn list_range(
         .into_iter()
         .map(AuditEvent::from)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::conn::{self, DbConfig};
+    use diesel::Connection;
+
+    fn database(dir: &std::path::Path, name: &str) -> conn::PooledConn {
+        let url = format!("sqlite://{}", dir.join(name).display());
+        let (pool, _) = conn::open_pool(&DbConfig::new(url)).unwrap_or_else(|e| panic!("{e}"));
+        let mut c = pool.get().unwrap_or_else(|e| panic!("{e}"));
+        conn::run_migrations(&mut c).unwrap_or_else(|e| panic!("{e}"));
+        c
+    }
+
+    fn event(chain: i64, id: &str) -> NewEvent {
+        NewEvent {
+            chain,
+            actor_client: "test".into(),
+            actor_person: None,
+            action: "test.event",
+            target_type: "test",
+            target_id: id.into(),
+            request_id: String::new(),
+            details: serde_json::json!({}),
+        }
+    }
+
+    fn now() -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_764_547_200, 0)
+            .unwrap_or_default()
+            .naive_utc()
+    }
+
+    /// A hint left by a rolled-back append, or one from another database with the same chain
+    /// number, is refused by the guard: the append reads the real head and the chain links.
+    #[test]
+    fn stale_head_hints_never_fork_a_chain() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut a = database(dir.path(), "a.db");
+        let mut b = database(dir.path(), "b.db");
+        // An unused chain number, so that other tests' hints cannot meet this one.
+        let chain = 7_000_000_000_000 + i64::from(std::process::id());
+        for c in [&mut a, &mut b] {
+            create_chain(c, chain, now()).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let first = append(&mut a, &event(chain, "1"), now()).unwrap_or_else(|e| panic!("{e}"));
+        // Appended, then rolled back: the hint is now ahead of the database.
+        let _ = a.transaction::<(), StorageError, _>(|c| {
+            append(c, &event(chain, "rolled back"), now())?;
+            Err(StorageError::Other("roll back".into()))
+        });
+        let second = append(&mut a, &event(chain, "2"), now()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((first.seq, second.seq), (1, 2));
+        assert_eq!(second.prev_hash, first.hash);
+        // The hint is database a's head (seq 2); database b's chain is still empty.
+        let in_b = append(&mut b, &event(chain, "b1"), now()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(in_b.seq, 1);
+        assert_eq!(in_b.prev_hash, GENESIS_HASH.to_vec());
+        // And back in a, whose head the hint no longer holds.
+        let third = append(&mut a, &event(chain, "3"), now()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(third.seq, 3);
+        assert_eq!(third.prev_hash, second.hash);
+        let stored: Vec<(i64, Vec<u8>, Vec<u8>)> = audit_events::table
+            .filter(audit_events::chain.eq(chain))
+            .order(audit_events::seq)
+            .select((
+                audit_events::seq,
+                audit_events::prev_hash,
+                audit_events::hash,
+            ))
+            .load(&mut a)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stored.len(), 3);
+        assert_eq!(stored[0].1, GENESIS_HASH.to_vec());
+        assert!(
+            stored.windows(2).all(|w| w[1].1 == w[0].2),
+            "the chain links"
+        );
+    }
 }
