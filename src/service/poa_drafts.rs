@@ -234,9 +234,10 @@ impl Core {
         let clock = self.clock.clone();
         let caller = caller.clone();
         let base = self.public_base_url.clone();
+        let chain = cmd.organization_oid;
         let (poa, now) = self
             .db
-            .write(move |c| {
+            .write_for(chain, move |c| {
                 let now: NaiveDateTime = clock.now();
                 let org = org_of(c, cmd.organization_oid)?;
                 let allowed = authz::draft_power_of_attorney(&caller, &org)?;
