@@ -434,7 +434,7 @@ impl Core {
     /// from facts read now, whether it works. A working key's use is remembered (flushed later).
     /// The secret is never logged; a malformed key is simply not found.
     pub async fn check_api_key(&self, secret: &str) -> Result<KeyCheck, ServiceError> {
-        let check = self.check_api_key_and(secret, |_, _| Ok(())).await?.0;
+        let check = self.check_api_key_with_subject(secret).await?.0;
         if let Ok(facts) = &check {
             self.record_key_use(&facts.key.id);
         }
@@ -446,20 +446,13 @@ impl Core {
         self.key_uses.record(id, self.clock.now());
     }
 
-    /// [`Core::check_api_key`] without remembering the use, and `then` on the same connection
-    /// once a key is found (the token exchange reads the key's subject this way: one trip to the
-    /// blocking pool, no transaction; it records the use once a token is issued).
-    pub(super) async fn check_api_key_and<X, F>(
+    /// [`Core::check_api_key`] without remembering the use, with the key's subject (its
+    /// organisation's OGRN and INN, its holder's SNILS) read by the same statement: the token
+    /// exchange records the use itself once a token is issued.
+    pub(super) async fn check_api_key_with_subject(
         &self,
         secret: &str,
-        then: F,
-    ) -> Result<(KeyCheck, Option<X>), ServiceError>
-    where
-        X: Send + 'static,
-        F: FnOnce(&mut DbConnection, &KeyFacts) -> Result<X, storage::StorageError>
-            + Send
-            + 'static,
-    {
+    ) -> Result<(KeyCheck, Option<storage::tokens::KeySubject>), ServiceError> {
         let Some(canonical) = api_key::parse_key(secret) else {
             return Ok((Err((KeyRefusal::NotFound, None)), None));
         };
@@ -470,21 +463,21 @@ impl Core {
             // Each fact is read as of the moment of its statement; none needs a common snapshot
             // with another, so no transaction (and no BEGIN/COMMIT round trips).
             .read_one(move |c| {
-                let Some(facts) = storage::api_keys::facts(c, &hashes, now.date())? else {
-                    return Ok(None);
-                };
-                let extra = then(c, &facts)?;
-                Ok(Some((facts, extra)))
+                Ok(storage::api_keys::facts_and_subject(
+                    c,
+                    &hashes,
+                    now.date(),
+                )?)
             })
             .await?;
-        let Some((facts, extra)) = read else {
+        let Some((facts, subject)) = read else {
             return Ok((Err((KeyRefusal::NotFound, None)), None));
         };
         let check = match facts.verdict(now) {
             Ok(()) => Ok(facts),
             Err(r) => Err((r, Some(facts))),
         };
-        Ok((check, Some(extra)))
+        Ok((check, Some(subject)))
     }
 
     /// Writes the remembered key uses (see `service::key_use`). Returns how many.

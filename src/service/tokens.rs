@@ -301,12 +301,8 @@ impl Core {
             }))
         };
         // The key, its facts and its subject (organisation identifiers, holder's SNILS): one
-        // read without a transaction, each statement a point lookup.
-        let (check, subject) = self
-            .check_api_key_and(&canonical, |c, f| {
-                storage::tokens::key_subject(c, f.key.organization_oid, f.key.holder_oid)
-            })
-            .await?;
+        // statement and the power-of-attorney check, without a transaction.
+        let (check, subject) = self.check_api_key_with_subject(&canonical).await?;
         let (facts, key_refusal) = match check {
             Ok(f) => (f, None),
             Err((r, Some(f))) => (f, Some(r)),

@@ -213,7 +213,20 @@ pub fn facts(
     hashes: &[[u8; 32]],
     today: NaiveDate,
 ) -> Result<Option<KeyFacts>, StorageError> {
-    use super::schema::{employees, information_systems, system_grants, system_members};
+    Ok(facts_and_subject(conn, hashes, today)?.map(|(f, _)| f))
+}
+
+/// [`facts`], and the key's subject read in the same statement: its organisation's OGRN and
+/// INN (None when the organisation is gone) and its holder's SNILS (outer None when the person
+/// is gone) — what the token exchange matches the signer's certificate against.
+pub fn facts_and_subject(
+    conn: &mut DbConnection,
+    hashes: &[[u8; 32]],
+    today: NaiveDate,
+) -> Result<Option<(KeyFacts, super::tokens::KeySubject)>, StorageError> {
+    use super::schema::{
+        employees, information_systems, organizations, persons, system_grants, system_members,
+    };
     let (Some(h1), h2) = (hashes.first(), hashes.get(1)) else {
         return Ok(None);
     };
@@ -225,6 +238,8 @@ pub fn facts(
         Option<String>,
         Option<String>,
         Option<i64>,
+        Option<(String, String)>,
+        Option<(i64, Option<String>)>,
     );
     let row: Option<Row> = api_keys::table
         .inner_join(information_systems::table)
@@ -259,6 +274,8 @@ pub fn facts(
                 .and(system_members::organization_oid.eq(api_keys::organization_oid))
                 .and(system_members::person_oid.eq(api_keys::holder_oid))),
         )
+        .left_join(organizations::table.on(organizations::oid.eq(api_keys::organization_oid)))
+        .left_join(persons::table.on(persons::oid.eq(api_keys::holder_oid)))
         .filter(
             api_keys::key_hash
                 .eq(&h1[..])
@@ -271,12 +288,15 @@ pub fn facts(
             holder_employee.field(employees::state).nullable(),
             issuer_employee.field(employees::state).nullable(),
             system_members::person_oid.nullable(),
+            (organizations::ogrn, organizations::inn).nullable(),
+            (persons::oid, persons::snils).nullable(),
         ))
         .first(conn)
         .optional()?;
-    let Some((row, system_enabled, grant, holder, issuer, member)) = row else {
+    let Some((row, system_enabled, grant, holder, issuer, member, org, person)) = row else {
         return Ok(None);
     };
+    let subject = (org, person.map(|(_, snils)| snils));
     let key = row.into_domain()?;
     let issuer_authorised = super::poa::granting(
         conn,
@@ -288,15 +308,18 @@ pub fn facts(
     )?
     .is_some();
     let active = |s: Option<String>| s.as_deref() == Some("active");
-    Ok(Some(KeyFacts {
-        key,
-        system_enabled,
-        grant_active: active(grant),
-        holder_active: active(holder),
-        issuer_active: active(issuer),
-        holder_in_system: member.is_some(),
-        issuer_authorised,
-    }))
+    Ok(Some((
+        KeyFacts {
+            key,
+            system_enabled,
+            grant_active: active(grant),
+            holder_active: active(holder),
+            issuer_active: active(issuer),
+            holder_in_system: member.is_some(),
+            issuer_authorised,
+        },
+        subject,
+    )))
 }
 
 /// The key with id `id` and the facts about it on `today` (token introspection re-checks the key

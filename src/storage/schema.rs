@@ -385,6 +385,11 @@ diesel::allow_tables_to_appear_in_same_query!(employees, system_grants);
 diesel::allow_tables_to_appear_in_same_query!(system_members, api_keys);
 diesel::allow_tables_to_appear_in_same_query!(system_members, information_systems);
 diesel::allow_tables_to_appear_in_same_query!(system_members, system_grants);
+diesel::allow_tables_to_appear_in_same_query!(persons, api_keys);
+diesel::allow_tables_to_appear_in_same_query!(persons, information_systems);
+diesel::allow_tables_to_appear_in_same_query!(persons, system_grants);
+diesel::allow_tables_to_appear_in_same_query!(persons, system_members);
+diesel::allow_tables_to_appear_in_same_query!(organizations, system_members);
 
 diesel::table! {
     audit_checkpoints (chain, seq) {

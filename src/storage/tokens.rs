@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{organizations, persons, token_issuances, token_refusals};
+use super::schema::{token_issuances, token_refusals};
 use super::{DbConnection, StorageError};
 use crate::domain::token::{Issuance, RefusalRecord};
 
@@ -115,21 +115,3 @@ pub fn insert_refusal(conn: &mut DbConnection, r: &RefusalRecord) -> Result<(), 
 /// when it does not exist; and the holder's SNILS, None when the person does not exist
 /// (`Some(None)`: a person without SNILS).
 pub type KeySubject = (Option<(String, String)>, Option<Option<String>>);
-
-pub fn key_subject(
-    conn: &mut DbConnection,
-    org: i64,
-    holder: i64,
-) -> Result<KeySubject, StorageError> {
-    let o: Option<(String, String)> = organizations::table
-        .find(org)
-        .select((organizations::ogrn, organizations::inn))
-        .first(conn)
-        .optional()?;
-    let p: Option<Option<String>> = persons::table
-        .find(holder)
-        .select(persons::snils)
-        .first(conn)
-        .optional()?;
-    Ok((o, p))
-}
