@@ -608,7 +608,11 @@ mod tests {
             let naf = wnaf(k, w);
             let mut want = [0u64; 16];
             want[..N].copy_from_slice(k.as_words());
-            assert_eq!(naf_value(&naf), crypto_bigint::U1024::from_words(want), "w = {w}");
+            assert_eq!(
+                naf_value(&naf),
+                crypto_bigint::U1024::from_words(want),
+                "w = {w}"
+            );
             let mut last: Option<usize> = None;
             for (i, &d) in naf.iter().enumerate() {
                 if d != 0 {

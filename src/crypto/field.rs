@@ -450,11 +450,17 @@ fn asm_mul<const N: usize>(a: &Fe<N>, b: &Fe<N>) -> Option<Fe<N>> {
     #[cfg(target_arch = "x86_64")]
     {
         if N == 4 {
-            let (a, b) = (a.0.as_slice().try_into().ok()?, b.0.as_slice().try_into().ok()?);
+            let (a, b) = (
+                a.0.as_slice().try_into().ok()?,
+                b.0.as_slice().try_into().ok()?,
+            );
             return to_fe(super::field_asm4::mul::<ASM4_C>(a, b));
         }
         if N == 8 {
-            let (a, b) = (a.0.as_slice().try_into().ok()?, b.0.as_slice().try_into().ok()?);
+            let (a, b) = (
+                a.0.as_slice().try_into().ok()?,
+                b.0.as_slice().try_into().ok()?,
+            );
             return to_fe(super::field_asm8::mul::<ASM8_C>(a, b));
         }
     }
@@ -468,10 +474,14 @@ fn asm_sqr<const N: usize>(a: &Fe<N>) -> Option<Fe<N>> {
     #[cfg(target_arch = "x86_64")]
     {
         if N == 4 {
-            return to_fe(super::field_asm4::sqr::<ASM4_C>(a.0.as_slice().try_into().ok()?));
+            return to_fe(super::field_asm4::sqr::<ASM4_C>(
+                a.0.as_slice().try_into().ok()?,
+            ));
         }
         if N == 8 {
-            return to_fe(super::field_asm8::sqr::<ASM8_C>(a.0.as_slice().try_into().ok()?));
+            return to_fe(super::field_asm8::sqr::<ASM8_C>(
+                a.0.as_slice().try_into().ok()?,
+            ));
         }
     }
     let _ = a;
@@ -596,7 +606,8 @@ mod tests {
 
     #[test]
     fn x86_code_is_used_where_available() {
-        let p = U256::from_be_hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFD97");
+        let p =
+            U256::from_be_hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFD97");
         let Some(f) = Field::new(p) else {
             unreachable!()
         };
@@ -604,7 +615,8 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         assert_eq!(
             f.asm,
-            std::arch::is_x86_feature_detected!("bmi2") && std::arch::is_x86_feature_detected!("adx")
+            std::arch::is_x86_feature_detected!("bmi2")
+                && std::arch::is_x86_feature_detected!("adx")
         );
     }
 

@@ -239,4 +239,3 @@ pub(crate) fn sqr<const C: u64>(a: &[u64; 8]) -> [u64; 8] {
     }
     [r0, r1, r2, r3, r4, r5, r6, r7]
 }
-
