@@ -226,10 +226,10 @@ impl<const N: usize> Field<N> {
     #[inline(always)]
     pub(crate) fn mul(&self, a: &Fe<N>, b: &Fe<N>) -> Fe<N> {
         if self.c != 0 {
-            if self.asm {
-                if let Some(r) = asm_mul(a, b) {
-                    return r;
-                }
+            if self.asm
+                && let Some(r) = asm_mul(a, b)
+            {
+                return r;
             }
             self.mul_pm(a, b)
         } else {
@@ -240,10 +240,10 @@ impl<const N: usize> Field<N> {
     /// a² mod p.
     #[inline(always)]
     pub(crate) fn sqr(&self, a: &Fe<N>) -> Fe<N> {
-        if self.asm {
-            if let Some(r) = asm_sqr(a) {
-                return r;
-            }
+        if self.asm
+            && let Some(r) = asm_sqr(a)
+        {
+            return r;
         }
         self.sqr_portable(a)
     }

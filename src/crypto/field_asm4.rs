@@ -12,6 +12,7 @@
 //!
 //! The reduction folds the high half times C into the low half (2^256 ≡ C), then the top word
 //! times C, then subtracts p once if needed (computed as `add C mod 2^256`, selected by `cmov`).
+#![allow(unsafe_code)] // inline assembly; the crate denies unsafe code everywhere else
 
 /// t0..t3 + C·(t4..t7) (r8..r15) mod p, fully reduced, into r8..r11.
 macro_rules! reduce4 {

@@ -17,6 +17,7 @@
 //! 2^512).
 //! Inputs must be < 2^512; the result is fully reduced (< p). Checked against the portable code in
 //! `field.rs`'s tests.
+#![allow(unsafe_code)] // inline assembly; the crate denies unsafe code everywhere else
 
 /// lo (in the scratch at rdi) + C·hi (in r8..r15) mod p, fully reduced, into rsi, r8..r14.
 macro_rules! reduce8 {
