@@ -5,7 +5,7 @@
 //! Hand-written because the portable limb code (u128 products) is latency-bound for 8 limbs: it
 //! keeps one carry chain and spills, while `adcx`/`adox` run the low and high halves of the
 //! partial products as two independent carry chains (measured on the shared 2-core EPYC:
-//! 37 ns vs 60 ns per multiplication, 28 ns vs ≈ 45 ns per squaring). Both are branch-free and
+//! 37–39 ns vs 60 ns per multiplication, 28 ns per squaring). Both are branch-free and
 //! have no secret-dependent memory access (constant time, like the portable code).
 //!
 //! Layout (regular, so it can be checked by eye): limb k of the 16-limb product is accumulated in
@@ -14,8 +14,7 @@
 //! Row i adds a·b[i] (or a_i·a_j, j > i, for the square) with `adcx` carrying the low words and
 //! `adox` the high words. The reduction folds the high half times C into the low half
 //! (2^512 ≡ C), then the top word times C, then subtracts p once if needed (as `add C` modulo
-//! 2^512).
-//! Inputs must be < 2^512; the result is fully reduced (< p). Checked against the portable code in
+//! 2^512). Inputs must be < 2^512; the result is fully reduced (< p). Checked against the portable code in
 //! `field.rs`'s tests.
 #![allow(unsafe_code)] // inline assembly; the crate denies unsafe code everywhere else
 
