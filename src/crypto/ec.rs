@@ -397,59 +397,38 @@ where
     })
 }
 
-/// Width-w NAF digits of k, least significant first.
+/// Width-w NAF digits of k (2 ≤ w ≤ 8), least significant first: every non-zero digit is odd,
+/// |d| < 2^(w−1), and any w consecutive digits hold at most one non-zero (variable time).
+/// Reads w bits at a time, carrying into the next window (as libsecp256k1's `ecmult_wnaf`).
 pub(crate) fn wnaf<const N: usize>(k: &Uint<N>, w: u32) -> Vec<i8> {
-    let mut limbs: Vec<u64> = k.as_words().to_vec();
-    limbs.push(0);
-    let bits = 64 * N + 1;
-    let mut out = vec![0i8; bits + 1];
-    let window = 1u64 << w;
-    let mut i = 0;
-    // simple bit-serial algorithm on a mutable copy
-    let is_zero = |l: &Vec<u64>| l.iter().all(|&x| x == 0);
-    let mut pos = 0usize;
-    while !is_zero(&limbs) && pos < out.len() {
-        if limbs[0] & 1 == 1 {
-            let m = limbs[0] & (window - 1);
-            let d: i64 = if m >= window / 2 {
-                m as i64 - window as i64
-            } else {
-                m as i64
-            };
-            out[pos] = d as i8;
-            // limbs -= d
-            if d >= 0 {
-                let mut borrow = d as u64;
-                for l in limbs.iter_mut() {
-                    let (v, b) = l.overflowing_sub(borrow);
-                    *l = v;
-                    borrow = b as u64;
-                    if borrow == 0 {
-                        break;
-                    }
-                }
-            } else {
-                let mut carry = (-d) as u64;
-                for l in limbs.iter_mut() {
-                    let (v, cy) = l.overflowing_add(carry);
-                    *l = v;
-                    carry = cy as u64;
-                    if carry == 0 {
-                        break;
-                    }
-                }
-            }
+    let words = k.as_words();
+    let len = 64 * N + 1;
+    // bits i..i+n (n ≤ 8) of k; zero beyond its top
+    let bits = |i: usize, n: usize| -> u64 {
+        let lo = words.get(i / 64).map_or(0, |&x| x >> (i % 64));
+        let hi = match (i % 64, words.get(i / 64 + 1)) {
+            (0, _) | (_, None) => 0,
+            (s, Some(&x)) => x << (64 - s),
+        };
+        (lo | hi) & ((1u64 << n) - 1)
+    };
+    let w = w as usize;
+    let mut out = vec![0i8; len];
+    let (mut carry, mut i, mut top) = (0u64, 0usize, 0usize);
+    while i < len {
+        if bits(i, 1) == carry {
+            i += 1;
+            continue;
         }
-        // limbs >>= 1
-        for j in 0..limbs.len() {
-            let next = if j + 1 < limbs.len() { limbs[j + 1] } else { 0 };
-            limbs[j] = (limbs[j] >> 1) | (next << 63);
-        }
-        pos += 1;
-        i += 1;
+        let n = w.min(len - i);
+        let mut digit = (bits(i, n) + carry) as i64;
+        carry = ((digit >> (w - 1)) & 1) as u64;
+        digit -= (carry as i64) << w;
+        out[i] = digit as i8;
+        top = i + 1;
+        i += n;
     }
-    let _ = i;
-    out.truncate(pos);
+    out.truncate(top);
     out
 }
 
@@ -607,6 +586,71 @@ mod tests {
         let mut qw = [0u64; N];
         qw.copy_from_slice(c.q.as_ref().as_words());
         assert!(projective_to_affine_ct(c, &base_mul_ct(c, &qw)).is_none());
+    }
+
+    /// The value Σ d_i·2^i of wNAF digits (k < 2^512, so it fits a U1024).
+    fn naf_value(naf: &[i8]) -> crypto_bigint::U1024 {
+        use crypto_bigint::U1024;
+        let (mut pos, mut neg) = (U1024::ZERO, U1024::ZERO);
+        for (i, &d) in naf.iter().enumerate() {
+            let v = U1024::from_u64(d.unsigned_abs() as u64).shl_vartime(i as u32);
+            if d > 0 {
+                pos = pos.wrapping_add(&v);
+            } else if d < 0 {
+                neg = neg.wrapping_add(&v);
+            }
+        }
+        pos.wrapping_sub(&neg)
+    }
+
+    fn check_wnaf<const N: usize>(k: &Uint<N>) {
+        for w in [2u32, 4, 5, 8] {
+            let naf = wnaf(k, w);
+            let mut want = [0u64; 16];
+            want[..N].copy_from_slice(k.as_words());
+            assert_eq!(
+                naf_value(&naf),
+                crypto_bigint::U1024::from_words(want),
+                "w = {w}"
+            );
+            let mut last: Option<usize> = None;
+            for (i, &d) in naf.iter().enumerate() {
+                if d != 0 {
+                    assert!(d % 2 != 0 && (d.unsigned_abs() as u32) < (1 << (w - 1)));
+                    if let Some(l) = last {
+                        assert!(i - l >= w as usize);
+                    }
+                    last = Some(i);
+                }
+            }
+            assert!(naf.last().is_none_or(|&d| d != 0));
+        }
+    }
+
+    #[test]
+    fn wnaf_digits_are_valid() {
+        let mut s = 0x0123_4567_89ab_cdefu64;
+        for t in 0..300 {
+            let mut w4 = [0u64; 4];
+            let mut w8 = [0u64; 8];
+            for x in w4.iter_mut().chain(w8.iter_mut()) {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                *x = s ^ (s >> 33);
+                if t % 5 == 0 {
+                    *x = u64::MAX; // long runs of ones
+                }
+                if t % 7 == 0 {
+                    *x &= 0xff00_0000_0000_00ff;
+                }
+            }
+            check_wnaf(&Uint::<4>::from_words(w4));
+            check_wnaf(&Uint::<8>::from_words(w8));
+        }
+        check_wnaf(&Uint::<4>::ZERO);
+        check_wnaf(&Uint::<4>::ONE);
+        check_wnaf(&Uint::<8>::MAX);
     }
 
     #[test]

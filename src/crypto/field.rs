@@ -7,6 +7,11 @@
 //!   of a Montgomery reduction);
 //! - every other prime: Montgomery form a·R mod p with R = 2^(64N) (CIOS multiplication).
 //!
+//! On x86-64 CPUs with BMI2 and ADX (checked once per field at run time), multiplication and
+//! squaring for the two pseudo-Mersenne primes in use (2^256 − 617, 2^512 − 569) go through the
+//! `mulx`/`adcx`/`adox` code in `field_asm4.rs` / `field_asm8.rs`; the portable code below is the
+//! fallback and the reference the tests compare them with.
+//!
 //! Every operation here is constant time (no branches or indices depend on the values; the choice of
 //! representation depends only on the public modulus). Elements are always fully reduced (< p).
 #![allow(clippy::needless_range_loop, clippy::wrong_self_convention)] // limb arithmetic indexes arrays in lock-step
@@ -101,6 +106,9 @@ pub(crate) struct Field<const N: usize> {
     pub(crate) p: [u64; N],
     /// Non-zero when p = 2^(64N) − c (pseudo-Mersenne; plain representation).
     c: u64,
+    /// Multiplication and squaring through the x86-64 BMI2/ADX code (c is the one it is built for
+    /// and the CPU has the instructions).
+    asm: bool,
     /// −p^{-1} mod 2^64 (Montgomery representation).
     n0: u64,
     /// R^2 mod p (Montgomery representation).
@@ -149,6 +157,7 @@ impl<const N: usize> Field<N> {
         Some(Field {
             p: p_arr,
             c,
+            asm: asm_supported::<N>(c),
             n0,
             r2: r2_arr,
             one: Fe(one),
@@ -217,6 +226,11 @@ impl<const N: usize> Field<N> {
     #[inline(always)]
     pub(crate) fn mul(&self, a: &Fe<N>, b: &Fe<N>) -> Fe<N> {
         if self.c != 0 {
+            if self.asm
+                && let Some(r) = asm_mul(a, b)
+            {
+                return r;
+            }
             self.mul_pm(a, b)
         } else {
             self.mul_mont(a, b)
@@ -226,6 +240,17 @@ impl<const N: usize> Field<N> {
     /// a² mod p.
     #[inline(always)]
     pub(crate) fn sqr(&self, a: &Fe<N>) -> Fe<N> {
+        if self.asm
+            && let Some(r) = asm_sqr(a)
+        {
+            return r;
+        }
+        self.sqr_portable(a)
+    }
+
+    /// a² mod p without the x86-64 code.
+    #[inline(always)]
+    fn sqr_portable(&self, a: &Fe<N>) -> Fe<N> {
         if self.c != 0 {
             // measured (rustc 1.95, x86-64): the dedicated squaring pays off for 8 limbs only; for
             // 4 limbs the plain product is faster
@@ -391,6 +416,78 @@ where
     }
 }
 
+/// The pseudo-Mersenne c that `field_asm4` (N = 4) and `field_asm8` (N = 8) are built for.
+const ASM4_C: u64 = 617;
+const ASM8_C: u64 = 569;
+
+/// Whether the x86-64 code serves a field with N limbs and this c on this CPU.
+fn asm_supported<const N: usize>(c: u64) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        ((N == 4 && c == ASM4_C) || (N == 8 && c == ASM8_C))
+            && std::arch::is_x86_feature_detected!("bmi2")
+            && std::arch::is_x86_feature_detected!("adx")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = c;
+        false
+    }
+}
+
+/// The N-limb value of an M-limb array (N = M: the callers check).
+#[inline(always)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn to_fe<const N: usize, const M: usize>(r: [u64; M]) -> Option<Fe<N>> {
+    let mut out = [0u64; N];
+    out.as_mut_slice().copy_from_slice(r.get(..N)?);
+    Some(Fe(out))
+}
+
+/// a·b through the x86-64 code (only called when `asm_supported`); `None` for another N.
+#[inline(always)]
+fn asm_mul<const N: usize>(a: &Fe<N>, b: &Fe<N>) -> Option<Fe<N>> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if N == 4 {
+            let (a, b) = (
+                a.0.as_slice().try_into().ok()?,
+                b.0.as_slice().try_into().ok()?,
+            );
+            return to_fe(super::field_asm4::mul::<ASM4_C>(a, b));
+        }
+        if N == 8 {
+            let (a, b) = (
+                a.0.as_slice().try_into().ok()?,
+                b.0.as_slice().try_into().ok()?,
+            );
+            return to_fe(super::field_asm8::mul::<ASM8_C>(a, b));
+        }
+    }
+    let _ = (a, b);
+    None
+}
+
+/// a² through the x86-64 code (only called when `asm_supported`); `None` for another N.
+#[inline(always)]
+fn asm_sqr<const N: usize>(a: &Fe<N>) -> Option<Fe<N>> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if N == 4 {
+            return to_fe(super::field_asm4::sqr::<ASM4_C>(
+                a.0.as_slice().try_into().ok()?,
+            ));
+        }
+        if N == 8 {
+            return to_fe(super::field_asm8::sqr::<ASM8_C>(
+                a.0.as_slice().try_into().ok()?,
+            ));
+        }
+    }
+    let _ = a;
+    None
+}
+
 /// Schoolbook product, split into low and high halves (a flat 2N-limb accumulator: N ≤ 8).
 #[inline(always)]
 fn mul_wide<const N: usize>(a: &[u64; N], b: &[u64; N]) -> ([u64; N], [u64; N]) {
@@ -479,6 +576,24 @@ mod tests {
             assert_eq!(f.invert_vartime(&a), ia);
             assert_eq!(f.invert_ct(&a), ia);
         }
+        // the x86-64 code (where it serves this field) against the portable code, including
+        // inputs near p and 2^(64N)
+        let mut edge = p.wrapping_sub(&Uint::ONE);
+        for i in 0..2000u64 {
+            let (x, y) = (rnd(), rnd());
+            let (a, b) = match i % 4 {
+                0 => (Fe(*x.as_words()), Fe(*y.as_words())),
+                1 => (Fe(*edge.as_words()), Fe(*y.as_words())),
+                2 => (Fe(*edge.as_words()), Fe(*edge.as_words())),
+                _ => (Fe([u64::MAX; N]), Fe(*x.as_words())),
+            };
+            edge = edge.wrapping_sub(&Uint::ONE);
+            if f.c != 0 {
+                assert_eq!(f.mul(&a, &b), f.mul_pm(&a, &b));
+            }
+            assert_eq!(f.sqr(&a), f.sqr_portable(&a));
+            assert_eq!(f.sqr(&b), f.sqr_portable(&b));
+        }
         assert_eq!(f.invert_ct(&f.zero()), f.zero());
         assert_eq!(f.invert_ct(&f.one), f.one);
         // edge: p − 1 squared
@@ -487,6 +602,22 @@ mod tests {
         assert_eq!(f.to_uint(&f.sqr(&a)), Uint::ONE);
         assert_eq!(f.to_uint(&f.mul(&a, &a)), Uint::ONE);
         assert_eq!(f.to_uint(&f.add(&a, &a)), pm1.wrapping_sub(&Uint::ONE));
+    }
+
+    #[test]
+    fn x86_code_is_used_where_available() {
+        let p =
+            U256::from_be_hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFD97");
+        let Some(f) = Field::new(p) else {
+            unreachable!()
+        };
+        assert_eq!(f.asm, asm_supported::<4>(617));
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(
+            f.asm,
+            std::arch::is_x86_feature_detected!("bmi2")
+                && std::arch::is_x86_feature_detected!("adx")
+        );
     }
 
     #[test]

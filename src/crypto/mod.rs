@@ -10,6 +10,10 @@ mod edwards;
 pub mod encoding;
 pub mod error;
 mod field;
+#[cfg(target_arch = "x86_64")]
+mod field_asm4;
+#[cfg(target_arch = "x86_64")]
+mod field_asm8;
 pub mod gost3410;
 pub mod jwt;
 pub mod keyed_hash;
