@@ -86,6 +86,11 @@ fn sqlite_path(url: &str) -> &str {
         .unwrap_or(url)
 }
 
+/// SQLite reads the database file through a shared memory map of up to this size instead of a
+/// `pread` per page into each connection's own small page cache: an API-KEY lookup in a million
+/// keys touches a few index pages that are then simply memory (writes still go through the WAL).
+const SQLITE_MMAP_BYTES: u64 = 1 << 30;
+
 /// What every new connection gets: SQLite's pragmas, PostgreSQL's statement cache setting,
 /// and the slow-statement log.
 #[derive(Debug)]
@@ -111,7 +116,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
         }
         if let DbConnection::Sqlite(c) = conn {
             c.batch_execute(&format!(
-                "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = {};",
+                "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA mmap_size = {SQLITE_MMAP_BYTES};",
                 self.synchronous
             ))
             .map_err(diesel::r2d2::Error::QueryError)?;
