@@ -131,8 +131,8 @@ struct Server {
     child: Child,
     addr: String,
     token: String,
-    _dir: tempfile::TempDir,
-    pg_drop: Option<(String, String)>,
+    /// Dropped after the server is killed (fields drop after `Drop::drop`).
+    _db: inproc::Fresh,
 }
 
 fn orgadm_binary() -> anyhow::Result<PathBuf> {
@@ -146,6 +146,33 @@ fn orgadm_binary() -> anyhow::Result<PathBuf> {
         );
     }
     Ok(bin)
+}
+
+/// Creates an operator client with `orgadm client create` on database `url`; returns its token.
+fn create_operator_client(bin: &std::path::Path, url: &str) -> anyhow::Result<String> {
+    let out = Command::new(bin)
+        .args([
+            "--database-url",
+            url,
+            "client",
+            "create",
+            "--name",
+            "load",
+            "--role",
+            "operator",
+        ])
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "client create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?
+        .lines()
+        .last()
+        .context("no token")?
+        .to_owned())
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -169,50 +196,9 @@ fn psql(admin: &str, sql: &str) -> anyhow::Result<()> {
 impl Server {
     fn start(c: &Common) -> anyhow::Result<Self> {
         let bin = orgadm_binary()?;
-        let dir = tempfile::tempdir()?;
-        let (url, pg_drop) = match c.backend {
-            Backend::Sqlite => (
-                format!("sqlite://{}", dir.path().join("load.db").display()),
-                None,
-            ),
-            Backend::Postgres => {
-                let admin = c
-                    .pg_url
-                    .clone()
-                    .context("--pg-url or ORGADM_TEST_PG_URL is needed for postgres")?;
-                let name = format!("orgadm_load_{}", std::process::id());
-                psql(&admin, &format!("DROP DATABASE IF EXISTS {name}"))?;
-                psql(&admin, &format!("CREATE DATABASE {name}"))?;
-                let base = admin
-                    .rsplit_once('/')
-                    .map(|(b, _)| b.to_owned())
-                    .context("bad PG URL")?;
-                (format!("{base}/{name}"), Some((admin, name)))
-            }
-        };
-        let out = Command::new(&bin)
-            .args([
-                "--database-url",
-                &url,
-                "client",
-                "create",
-                "--name",
-                "load",
-                "--role",
-                "operator",
-            ])
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "client create failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let token = String::from_utf8(out.stdout)?
-            .lines()
-            .last()
-            .context("no token")?
-            .to_owned();
+        let db = inproc::fresh(c, "load")?;
+        let url = db.url.clone();
+        let token = create_operator_client(&bin, &url)?;
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
         let child = Command::new(&bin)
@@ -231,8 +217,7 @@ impl Server {
             child,
             addr,
             token,
-            _dir: dir,
-            pg_drop,
+            _db: db,
         })
     }
 
@@ -256,12 +241,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if let Some((admin, name)) = self.pg_drop.take() {
-            let _ = psql(
-                &admin,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            );
-        }
     }
 }
 

@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use orgadm::crypto::cert::Certificate;
 use orgadm::crypto::streebog::Streebog256;
 use orgadm::domain::audit::NewEvent;
@@ -133,29 +133,7 @@ pub async fn run(a: AuditArgs) -> anyhow::Result<()> {
     let bin = orgadm_binary()?;
     let dir = tempfile::tempdir()?;
     let (key, cert) = service_key(dir.path())?;
-    let out = Command::new(&bin)
-        .args([
-            "--database-url",
-            &db.url,
-            "client",
-            "create",
-            "--name",
-            "load",
-            "--role",
-            "operator",
-        ])
-        .output()?;
-    if !out.status.success() {
-        bail!(
-            "client create failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let token = String::from_utf8(out.stdout)?
-        .lines()
-        .last()
-        .context("no token")?
-        .to_owned();
+    let token = super::create_operator_client(&bin, &db.url)?;
     let addr = format!("127.0.0.1:{}", free_port()?);
     let mut child = Command::new(&bin)
         .args([
