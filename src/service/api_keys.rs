@@ -462,7 +462,7 @@ impl Core {
             .db
             // Each fact is read as of the moment of its statement; none needs a common snapshot
             // with another, so no transaction (and no BEGIN/COMMIT round trips).
-            .read_one(move |c| {
+            .read_point(move |c| {
                 Ok(storage::api_keys::facts_and_subject(
                     c,
                     &hashes,

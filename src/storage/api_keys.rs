@@ -298,15 +298,14 @@ pub fn facts_and_subject(
     };
     let subject = (org, person.map(|(_, snils)| snils));
     let key = row.into_domain()?;
-    let issuer_authorised = super::poa::granting(
+    let issuer_authorised = super::poa::grants(
         conn,
         key.organization_oid,
         key.issuer_oid,
         API_KEY_POWER,
         &key.client_id,
         today,
-    )?
-    .is_some();
+    )?;
     let active = |s: Option<String>| s.as_deref() == Some("active");
     Ok(Some((
         KeyFacts {

@@ -341,7 +341,7 @@ mod tests {
     fn database(dir: &std::path::Path, name: &str) -> conn::PooledConn {
         let url = format!("sqlite://{}", dir.join(name).display());
         let (pool, _) = conn::open_pool(&DbConfig::new(url)).unwrap_or_else(|e| panic!("{e}"));
-        let mut c = pool.get().unwrap_or_else(|e| panic!("{e}"));
+        let mut c = conn::checkout(&pool).unwrap_or_else(|e| panic!("{e}"));
         conn::run_migrations(&mut c).unwrap_or_else(|e| panic!("{e}"));
         c
     }
@@ -402,7 +402,7 @@ mod tests {
                 audit_events::prev_hash,
                 audit_events::hash,
             ))
-            .load(&mut a)
+            .load(&mut *a)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(stored.len(), 3);
         assert_eq!(stored[0].1, GENESIS_HASH.to_vec());

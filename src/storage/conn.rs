@@ -1,14 +1,24 @@
 //! The database connection over SQLite or PostgreSQL, the pool, migrations and transactions.
 //!
 //! The backend is chosen from the URL at run time: `postgres://` / `postgresql://` → PostgreSQL,
-//! anything else (`sqlite://path`, `file:path` or a plain path) → SQLite. Sync diesel runs only
-//! inside `spawn_blocking`, on a bounded r2d2 pool.
+//! anything else (`sqlite://path`, `file:path` or a plain path) → SQLite. Sync diesel runs on a
+//! bounded r2d2 pool, inside `spawn_blocking` (or, for SQLite point reads, on the caller's
+//! thread: see `service::db`).
+//!
+//! **Checkout without a round trip.** r2d2 would test every connection it hands out with a
+//! `SELECT 1` — on PostgreSQL one more network round trip for every read and every write
+//! batch. [`checkout`] instead pings only a connection that has not been used for
+//! [`TRUSTED_FOR`] (as HikariCP's `aliveBypassWindowMs` does), and a connection found dead,
+//! there or later ([`PooledConn::mark_lost`]), is dropped from the pool instead of being put
+//! back, so a database restart costs the requests in flight, not every later one.
 
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{
+    ConnectionManager, CustomizeConnection, ManageConnection, Pool, PooledConnection,
+};
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -125,8 +135,113 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
     }
 }
 
-pub type DbPool = Pool<ConnectionManager<DbConnection>>;
-pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
+pub type DbPool = Pool<Manager>;
+
+/// A connection used less than this long ago is handed out without a ping.
+pub const TRUSTED_FOR: Duration = Duration::from_millis(500);
+
+thread_local! {
+    /// Set by a [`PooledConn`] marked lost just before it goes back to the pool, on the same
+    /// thread, and read by the very next [`Manager::has_broken`] call there: that connection's.
+    static LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// diesel's connection manager, and a connection marked lost is not taken back.
+#[derive(Debug)]
+pub struct Manager(ConnectionManager<DbConnection>);
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        self.0.is_valid(conn)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        LOST.with(|l| l.replace(false)) || self.0.has_broken(conn)
+    }
+}
+
+/// When a connection was last handed out (kept in its r2d2 extensions).
+struct LastUsed(std::time::Instant);
+
+/// A pooled connection; dereferences to [`DbConnection`].
+pub struct PooledConn {
+    inner: PooledConnection<Manager>,
+    lost: bool,
+}
+
+impl PooledConn {
+    /// The connection no longer answers: it is closed instead of going back to the pool.
+    pub fn mark_lost(&mut self) {
+        self.lost = true;
+    }
+}
+
+impl std::ops::Deref for PooledConn {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for PooledConn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.inner
+    }
+}
+
+impl Drop for PooledConn {
+    fn drop(&mut self) {
+        // `inner` is dropped right after this, on this thread: its check-in reads the flag.
+        if self.lost {
+            LOST.with(|l| l.set(true));
+        }
+    }
+}
+
+/// A connection from the pool: one used within [`TRUSTED_FOR`] as it is, any other after a
+/// ping; dead ones are closed and the next is tried (at most the pool's size, then a fresh one).
+pub fn checkout(pool: &DbPool) -> Result<PooledConn, StorageError> {
+    for _ in 0..=pool.max_size() {
+        let c = pool
+            .get()
+            .map_err(|e| StorageError::Unavailable(format!("no database connection: {e}")))?;
+        if let Some(c) = trusted(c) {
+            return Ok(c);
+        }
+    }
+    Err(StorageError::Unavailable(
+        "no database connection: every pooled connection was dead".into(),
+    ))
+}
+
+/// [`checkout`] of an idle connection, without waiting: None when none is idle (or the idle
+/// one is dead).
+pub fn try_checkout(pool: &DbPool) -> Option<PooledConn> {
+    trusted(pool.try_get()?)
+}
+
+/// The connection if it was used within [`TRUSTED_FOR`] or answers a ping; otherwise it is
+/// closed.
+fn trusted(inner: PooledConnection<Manager>) -> Option<PooledConn> {
+    let mut c = PooledConn { inner, lost: false };
+    let now = std::time::Instant::now();
+    let recent = PooledConnection::extensions(&c.inner)
+        .get::<LastUsed>()
+        .is_some_and(|t| now.duration_since(t.0) < TRUSTED_FOR);
+    if recent || ping(&mut c).is_ok() {
+        PooledConnection::extensions_mut(&mut c.inner).insert(LastUsed(now));
+        return Some(c);
+    }
+    c.mark_lost();
+    None
+}
 
 /// Opens the pool (creating the SQLite file's folder if needed).
 pub fn open_pool(cfg: &DbConfig) -> Result<(DbPool, Backend), StorageError> {
@@ -156,9 +271,11 @@ pub fn open_pool(cfg: &DbConfig) -> Result<(DbPool, Backend), StorageError> {
             )));
         }
     };
-    let manager = ConnectionManager::<DbConnection>::new(url);
+    let manager = Manager(ConnectionManager::<DbConnection>::new(url));
     let pool = Pool::builder()
         .max_size(cfg.pool_size.max(1))
+        // `checkout` tests connections itself, without a round trip for each one.
+        .test_on_check_out(false)
         .connection_timeout(cfg.connect_timeout)
         .connection_customizer(Box::new(ConnectionSetup {
             synchronous,
@@ -168,9 +285,7 @@ pub fn open_pool(cfg: &DbConfig) -> Result<(DbPool, Backend), StorageError> {
         .build(manager)
         .map_err(|e| StorageError::Unavailable(format!("cannot open the database: {e}")))?;
     if backend == Backend::Sqlite {
-        let mut c = pool
-            .get()
-            .map_err(|e| StorageError::Unavailable(format!("cannot open the database: {e}")))?;
+        let mut c = checkout(&pool)?;
         if !sqlite_plans_are_stable(&mut c)? {
             tracing::warn!(
                 "SQLite was built without SQLITE_ENABLE_QPSG: statements with a bound LIMIT are \
@@ -265,5 +380,43 @@ mod tests {
             sqlite_plans_are_stable(&mut c).unwrap_or(false),
             "the bundled SQLite must be built with SQLITE_ENABLE_QPSG (.cargo/config.toml)"
         );
+    }
+
+    #[test]
+    fn lost_connections_are_closed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let (pool, _) = open_pool(&DbConfig::new(url)).unwrap_or_else(|e| panic!("pool: {e}"));
+        // A TEMP table lives in one connection only: it tells the connections apart.
+        let tag = |c: &mut PooledConn, name: &str| {
+            c.batch_execute(&format!("CREATE TEMP TABLE {name} (x INTEGER)"))
+                .unwrap_or_else(|e| panic!("tag: {e}"));
+        };
+        let tagged = |name: &str| {
+            let all: Vec<PooledConn> = (0..pool.max_size())
+                .map(|_| checkout(&pool).unwrap_or_else(|e| panic!("checkout: {e}")))
+                .collect();
+            let mut n = 0;
+            for mut c in all {
+                if c.batch_execute(&format!("SELECT x FROM temp.{name}"))
+                    .is_ok()
+                {
+                    n += 1;
+                }
+            }
+            n
+        };
+        let mut live = checkout(&pool).unwrap_or_else(|e| panic!("checkout: {e}"));
+        tag(&mut live, "kept");
+        drop(live);
+        assert_eq!(tagged("kept"), 1, "a live connection goes back to the pool");
+        let mut lost = checkout(&pool).unwrap_or_else(|e| panic!("checkout: {e}"));
+        tag(&mut lost, "lost");
+        lost.mark_lost();
+        drop(lost);
+        assert_eq!(tagged("lost"), 0, "a lost connection is closed");
+        // The mark went with that connection: the next check-in on this thread is kept.
+        assert_eq!(tagged("kept"), 1);
+        assert!(try_checkout(&pool).is_some());
     }
 }

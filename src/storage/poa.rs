@@ -354,6 +354,30 @@ pub fn sign(
     Ok(true)
 }
 
+/// Whether [`granting`] would find a power of attorney, without reading or ordering one: the
+/// API-KEY check runs this on every use.
+pub fn grants(
+    conn: &mut DbConnection,
+    org: i64,
+    person: i64,
+    power_code: &str,
+    information_system: &str,
+    day: NaiveDate,
+) -> Result<bool, StorageError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        poa::table
+            .inner_join(poa_powers::table)
+            .filter(poa::organization_oid.eq(org))
+            .filter(poa::representative_person_oid.eq(person))
+            .filter(poa::state.eq(StoredState::Signed.as_str()))
+            .filter(poa::start_date.le(day))
+            .filter(poa::end_date.ge(day))
+            .filter(poa_powers::power_code.eq(power_code))
+            .filter(poa_powers::information_system.eq(information_system)),
+    ))
+    .get_result(conn)?)
+}
+
 /// The signed power of attorney of `org` that grants `person` the power (for the information
 /// system, "" for none) on `day`, valid longest; revoked ones are not signed any more.
 pub fn granting(

@@ -14,10 +14,7 @@ async fn bare(db: &BareDb, count: usize, concurrency: usize, offset: usize) -> R
         async move {
             tokio::task::spawn_blocking(move || {
                 let _turn = db.writer.as_ref().map(|m| m.lock());
-                let mut c = db
-                    .pool
-                    .get()
-                    .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+                let mut c = orgadm::storage::conn::checkout(&db.pool)?;
                 orgadm::storage::conn::write_tx(&mut c, |c| bare_insert(c, offset + i, now))
             })
             .await
