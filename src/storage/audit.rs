@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::prepared::{Statement, statement};
 use super::schema::{audit_events, audit_heads};
 use super::{DbConnection, StorageError};
 use crate::domain::audit::{AuditEvent, GENESIS_HASH, NewEvent, event_hash};
@@ -192,33 +193,50 @@ fn write_event(
     match conn {
         // One statement for both rows (one round trip while the head row is locked).
         DbConnection::Postgresql(pg) => {
-            use diesel::sql_types::{BigInt, Binary, Nullable, Text, Timestamp};
-            let q = if guarded {
-                "WITH h AS (UPDATE audit_heads SET seq = $2, hash = $12, updated_at = $3 \
-                 WHERE chain = $1 AND seq = $2 - 1 AND hash = $11 RETURNING chain) \
-                 INSERT INTO audit_events (chain, seq, occurred_at, actor_client, actor_person, \
-                 action, target_type, target_id, request_id, details, prev_hash, hash) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM h"
+            /// The two statements' names in the statement cache.
+            struct Guarded;
+            struct Locked;
+            fn values<T>(q: Statement<T>, row: &EventRow) -> Statement<T> {
+                q.bind(row.chain)
+                    .bind(row.seq)
+                    .bind(row.occurred_at)
+                    .bind(row.actor_client.as_str())
+                    .bind(row.actor_person)
+                    .bind(row.action.as_str())
+                    .bind(row.target_type.as_str())
+                    .bind(row.target_id.as_str())
+                    .bind(row.request_id.as_str())
+                    .bind(row.details.as_str())
+                    .bind(row.prev_hash.as_slice())
+                    .bind(row.hash.as_slice())
+            }
+            let n = if guarded {
+                values(
+                    statement::<Guarded>(
+                        "WITH h AS (UPDATE audit_heads SET seq = $2, hash = $12, updated_at = $3 \
+                         WHERE chain = $1 AND seq = $2 - 1 AND hash = $11 RETURNING chain) \
+                         INSERT INTO audit_events (chain, seq, occurred_at, actor_client, \
+                         actor_person, action, target_type, target_id, request_id, details, \
+                         prev_hash, hash) \
+                         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM h",
+                    ),
+                    row,
+                )
+                .execute(pg)?
             } else {
-                "WITH e AS (INSERT INTO audit_events (chain, seq, occurred_at, actor_client, \
-                 actor_person, action, target_type, target_id, request_id, details, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)) \
-                 UPDATE audit_heads SET seq = $2, hash = $12, updated_at = $3 WHERE chain = $1"
+                values(
+                    statement::<Locked>(
+                        "WITH e AS (INSERT INTO audit_events (chain, seq, occurred_at, \
+                         actor_client, actor_person, action, target_type, target_id, request_id, \
+                         details, prev_hash, hash) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)) \
+                         UPDATE audit_heads SET seq = $2, hash = $12, updated_at = $3 \
+                         WHERE chain = $1",
+                    ),
+                    row,
+                )
+                .execute(pg)?
             };
-            let n = diesel::sql_query(q)
-                .bind::<BigInt, _>(row.chain)
-                .bind::<BigInt, _>(row.seq)
-                .bind::<Timestamp, _>(row.occurred_at)
-                .bind::<Text, _>(&row.actor_client)
-                .bind::<Nullable<BigInt>, _>(row.actor_person)
-                .bind::<Text, _>(&row.action)
-                .bind::<Text, _>(&row.target_type)
-                .bind::<Text, _>(&row.target_id)
-                .bind::<Text, _>(&row.request_id)
-                .bind::<Text, _>(&row.details)
-                .bind::<Binary, _>(&row.prev_hash)
-                .bind::<Binary, _>(&row.hash)
-                .execute(pg)?;
             Ok(n == 1)
         }
         DbConnection::Sqlite(sq) => {

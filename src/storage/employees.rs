@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
 use super::persons::like_prefix;
+use super::prepared::statement;
 use super::schema::{access_groups, employees, group_members, persons};
 use super::{DbConnection, StorageError};
 use crate::domain::employee::{
@@ -507,6 +508,10 @@ const FACTS_SQL: &str = "SELECT o.head_oid AS head_oid, o.short_name AS org_name
   OR EXISTS (SELECT 1 FROM employees e JOIN persons p ON p.oid = e.person_oid \
              WHERE e.organization_oid = o.oid AND p.snils = $4 AND e.state <> 'dismissed')) AS invitee_employed \
  FROM organizations o WHERE o.oid = $1";
+static FACTS_SQL_PG: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| FACTS_SQL.replace("AGG", "string_agg"));
+static FACTS_SQL_SQLITE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| FACTS_SQL.replace("AGG", "group_concat"));
 
 /// Reads the facts; `probe` is an invitee's (e-mail key, SNILS) to look for among employees.
 /// None when the organisation does not exist.
@@ -518,23 +523,20 @@ pub fn facts(
 ) -> Result<Option<OrgFacts>, StorageError> {
     let (email, snils) = probe.unwrap_or(("", None));
     let actor = actor.unwrap_or(0);
+    /// The statement's name in the statement cache (one text per backend).
+    struct Facts;
+    let text: &'static str = match conn {
+        DbConnection::Postgresql(_) => FACTS_SQL_PG.as_str(),
+        DbConnection::Sqlite(_) => FACTS_SQL_SQLITE.as_str(),
+    };
+    let q = statement::<Facts>(text)
+        .bind(org)
+        .bind(actor)
+        .bind(email)
+        .bind(snils);
     let row: Option<FactsRow> = match conn {
-        DbConnection::Postgresql(pg) => diesel::sql_query(FACTS_SQL.replace("AGG", "string_agg"))
-            .bind::<BigInt, _>(org)
-            .bind::<BigInt, _>(actor)
-            .bind::<Text, _>(email)
-            .bind::<Nullable<Text>, _>(snils)
-            .get_result(pg)
-            .optional()?,
-        DbConnection::Sqlite(sq) => {
-            diesel::sql_query(FACTS_SQL.replace("AGG", "group_concat").replace('$', "?"))
-                .bind::<BigInt, _>(org)
-                .bind::<BigInt, _>(actor)
-                .bind::<Text, _>(email)
-                .bind::<Nullable<Text>, _>(snils)
-                .get_result(sq)
-                .optional()?
-        }
+        DbConnection::Postgresql(pg) => q.get_result(pg).optional()?,
+        DbConnection::Sqlite(sq) => q.get_result(sq).optional()?,
     };
     row.map(|r| {
         let actor_state = r

@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::outbox::OutboxRow;
+use super::prepared::statement;
 use super::schema::invitations;
 use super::{DbConnection, StorageError};
 use crate::domain::employee::{Invitation, InvitationState, NewInvitation, email_key};
@@ -92,8 +93,9 @@ pub fn insert_with_mail(
     };
     let inserted = match conn {
         DbConnection::Postgresql(pg) => {
-            use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
-            diesel::sql_query(
+            /// The statement's name in the statement cache.
+            struct InsertWithMail;
+            statement::<InsertWithMail>(
                 "WITH i AS (INSERT INTO invitations (id, organization_oid, email, email_lower, \
                  surname, given_name, patronymic, snils, position, add_to_org_admin, state, \
                  secret_hash, inviter_oid, accepted_by, expires_at, created_at, updated_at, version) \
@@ -103,23 +105,23 @@ pub fn insert_with_mail(
                  attempts, next_attempt_at, created_at) \
                  SELECT $14, $15, i.id, $16, $17, 'pending', 0, $13, $13 FROM i",
             )
-            .bind::<Text, _>(&row.id)
-            .bind::<BigInt, _>(row.organization_oid)
-            .bind::<Text, _>(&row.email)
-            .bind::<Text, _>(&row.email_lower)
-            .bind::<Text, _>(&row.surname)
-            .bind::<Text, _>(&row.given_name)
-            .bind::<Nullable<Text>, _>(&row.patronymic)
-            .bind::<Nullable<Text>, _>(&row.snils)
-            .bind::<Nullable<Text>, _>(&row.position)
-            .bind::<Bool, _>(row.add_to_org_admin)
-            .bind::<Nullable<BigInt>, _>(row.inviter_oid)
-            .bind::<Timestamp, _>(row.expires_at)
-            .bind::<Timestamp, _>(row.created_at)
-            .bind::<Text, _>(&mail.id)
-            .bind::<Text, _>(&mail.kind)
-            .bind::<Text, _>(&mail.recipient)
-            .bind::<Text, _>(&mail.payload)
+            .bind(row.id.as_str())
+            .bind(row.organization_oid)
+            .bind(row.email.as_str())
+            .bind(row.email_lower.as_str())
+            .bind(row.surname.as_str())
+            .bind(row.given_name.as_str())
+            .bind(row.patronymic.as_deref())
+            .bind(row.snils.as_deref())
+            .bind(row.position.as_deref())
+            .bind(row.add_to_org_admin)
+            .bind(row.inviter_oid)
+            .bind(row.expires_at)
+            .bind(row.created_at)
+            .bind(mail.id.as_str())
+            .bind(mail.kind.as_str())
+            .bind(mail.recipient.as_str())
+            .bind(mail.payload.as_str())
             .execute(pg)?
         }
         DbConnection::Sqlite(sq) => {

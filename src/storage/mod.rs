@@ -15,6 +15,7 @@ pub mod persons;
 pub mod poa;
 pub mod poa_signed;
 pub mod powers;
+pub mod prepared;
 pub mod query_log;
 pub mod records;
 pub mod schema;
