@@ -277,7 +277,11 @@ pub fn list_grants(
         ))
         .into_boxed();
     if let Some(a) = after {
-        q = q.filter(system_grants::consumer_oid.gt(a));
+        // Bound the joined side too (see `employees::list`): PostgreSQL would otherwise merge
+        // from the first organisation up to the cursor on every page.
+        q = q
+            .filter(system_grants::consumer_oid.gt(a))
+            .filter(organizations::oid.gt(a));
     }
     let rows: Vec<(GrantRow, String, String)> = q
         .order(system_grants::consumer_oid.asc())
