@@ -112,6 +112,9 @@ struct InvArgs {
     /// Database connections (the pool the service would use).
     #[arg(long, default_value_t = 16)]
     pool_size: u32,
+    /// PostgreSQL write lanes, as `serve --db-write-lanes` (0: the service's default).
+    #[arg(long, default_value_t = 0)]
+    write_lanes: u32,
 }
 
 #[derive(clap::Args, Clone)]

@@ -167,6 +167,17 @@ pub struct DbArgs {
         global = true
     )]
     pub db_statement_cache: bool,
+    /// PostgreSQL write lanes: transactions that group-commit concurrent writes (one
+    /// organisation's writes always share one). 0 picks as many as this machine has cores, at
+    /// least 2 and at most half of `db_pool_size`; more lanes than cores make smaller batches,
+    /// more commits and more round trips for the same work. SQLite always has one.
+    #[arg(
+        long,
+        env = "ORGADM_DB_WRITE_LANES",
+        default_value_t = 0,
+        global = true
+    )]
+    pub db_write_lanes: u32,
 }
 
 /// Everything `serve` takes besides the global arguments: one flattened struct per group.
@@ -344,6 +355,7 @@ pub fn database(global: &GlobalArgs, report: &mut Report) -> anyhow::Result<DbCo
     db.sqlite_synchronous = global.db.sqlite_synchronous.to_ascii_uppercase();
     db.connect_timeout = std::time::Duration::from_secs(global.db.db_connect_timeout_secs.max(1));
     db.statement_cache = global.db.db_statement_cache;
+    db.write_lanes = (global.db.db_write_lanes > 0).then_some(global.db.db_write_lanes);
     Ok(db)
 }
 

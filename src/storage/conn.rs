@@ -74,6 +74,9 @@ pub struct DbConfig {
     pub statement_cache: bool,
     /// Statements at least this slow are logged (`storage::query_log`); None: none are.
     pub slow_query: Option<Duration>,
+    /// PostgreSQL write lanes (`service::Db`); None: as many as this machine has cores, at
+    /// least two and at most half the pool.
+    pub write_lanes: Option<u32>,
 }
 
 impl DbConfig {
@@ -85,6 +88,7 @@ impl DbConfig {
             connect_timeout: Duration::from_secs(5),
             statement_cache: true,
             slow_query: Some(Duration::from_millis(200)),
+            write_lanes: None,
         }
     }
 }

@@ -78,6 +78,7 @@ pub async fn run_invitations(a: InvArgs) -> anyhow::Result<()> {
     let db = fresh(c, "inv")?;
     let mut cfg = DbConfig::new(db.url.clone());
     cfg.pool_size = a.pool_size;
+    cfg.write_lanes = (a.write_lanes > 0).then_some(a.write_lanes);
     cfg.sqlite_synchronous = c.sqlite_synchronous.clone();
     let bare_cfg = cfg.clone();
     let core = orgadm::app::open(cfg, None).await?;
@@ -157,8 +158,15 @@ pub async fn run_invitations(a: InvArgs) -> anyhow::Result<()> {
         Backend::Postgres => "postgres".into(),
     };
     println!(
-        "scenario=invitations backend={backend} concurrency={} pool={} orgs={}",
-        c.concurrency, a.pool_size, a.orgs
+        "scenario=invitations backend={backend} concurrency={} pool={} orgs={} write_lanes={}",
+        c.concurrency,
+        a.pool_size,
+        a.orgs,
+        if a.write_lanes == 0 {
+            "default".to_string()
+        } else {
+            a.write_lanes.to_string()
+        }
     );
     println!("  {}", bare1.line("bare insert (before)"));
     println!("  {}", inv.line("invitation       "));
