@@ -45,11 +45,17 @@ pub fn append(
     spec: EventSpec,
     now: NaiveDateTime,
 ) -> Result<AuditEvent, ServiceError> {
+    append_event(conn, &event(allowed, caller, spec), now)
+}
+
+/// The event of `spec` by `caller` under `allowed`'s rule, to append with [`append_event`] (or
+/// with a use case's own statement first, `storage::audit::hinted`).
+pub fn event(allowed: &Allowed, caller: &Caller, spec: EventSpec) -> NewEvent {
     let mut details = spec.details;
     if let serde_json::Value::Object(m) = &mut details {
         m.insert("rule".into(), allowed.rule().into());
     }
-    let e = NewEvent {
+    NewEvent {
         chain: spec.chain,
         actor_client: caller.client_name.clone(),
         actor_person: caller.acting_person,
@@ -58,9 +64,16 @@ pub fn append(
         target_id: spec.target_id,
         request_id: caller.request_id.clone(),
         details,
-    };
+    }
+}
+
+pub fn append_event(
+    conn: &mut DbConnection,
+    e: &NewEvent,
+    now: NaiveDateTime,
+) -> Result<AuditEvent, ServiceError> {
     let started = std::time::Instant::now();
-    let event = storage::audit::append(conn, &e, now)?;
+    let event = storage::audit::append(conn, e, now)?;
     if let Some(h) = &*APPEND_SECONDS {
         h.observe(started.elapsed().as_secs_f64());
     }

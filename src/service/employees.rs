@@ -53,8 +53,16 @@ pub(crate) fn access(
     org: i64,
     probe: Option<(&str, Option<&str>)>,
 ) -> Result<(OrgAccess, OrgFacts), ServiceError> {
-    let f = storage::employees::facts(c, org, caller.acting_person, probe)?
-        .ok_or_else(|| ServiceError::not_found("organization", org))?;
+    let f = storage::employees::facts(c, org, caller.acting_person, probe)?;
+    org_access(org, f)
+}
+
+/// The access facts as [`access`] answers them; NOT_FOUND when the organisation does not exist.
+pub(crate) fn org_access(
+    org: i64,
+    f: Option<OrgFacts>,
+) -> Result<(OrgAccess, OrgFacts), ServiceError> {
+    let f = f.ok_or_else(|| ServiceError::not_found("organization", org))?;
     Ok((
         OrgAccess {
             org,

@@ -1,5 +1,5 @@
-//! Invitation use cases. Creating one is a single transaction: idempotency claim, the access
-//! facts (read in one statement), the invitation, its outbox message and the audit event. The
+//! Invitation use cases. Creating one is a single transaction: idempotency claim and the access
+//! facts (one statement on PostgreSQL), the invitation, its outbox message and the audit event. The
 //! link's secret is made by the delivery worker (`service::outbox`) and only its hash is stored.
 
 use base64::Engine;
@@ -18,7 +18,7 @@ use crate::storage::{self, DbConnection, StorageError};
 
 use super::audit_log::{self, EventSpec};
 use super::authz;
-use super::employees::access;
+use super::employees::{access, org_access};
 use super::error::ServiceError;
 use super::{Core, Page, idempotency, page_of, page_start, parse_etag};
 
@@ -141,6 +141,28 @@ fn queue_mail(
     Ok(())
 }
 
+/// The answer to a repeated `CreateInvitation`: the invitation the first request created, or
+/// ALREADY_EXISTS when the request id came with a different request.
+fn replay(
+    c: &mut DbConnection,
+    client_id: &str,
+    request_id: &str,
+    fp: &[u8],
+) -> Result<Invitation, ServiceError> {
+    let rec = storage::idempotency::get(c, client_id, "invitation.create", request_id)?
+        .ok_or_else(|| ServiceError::Retry("idempotency record vanished".into()))?;
+    if rec.fingerprint != fp {
+        return Err(ServiceError::AlreadyExists {
+            reason: "REQUEST_ID_REUSED",
+            resource: "request",
+            field: Some("request_id"),
+            message: "this request_id was already used for a different request".into(),
+        });
+    }
+    storage::invitations::get_by_id(c, &rec.result_id)?
+        .ok_or_else(|| ServiceError::Internal("bad idempotency record".into()))
+}
+
 fn invitation_not_found(id: &str) -> ServiceError {
     ServiceError::not_found("invitation", id)
 }
@@ -169,33 +191,34 @@ impl Core {
                 let n = &cmd.invitation;
                 let org = n.organization_oid;
                 let id = uuid::Uuid::now_v7().to_string();
-                if let Some(rid) = cmd.request_id.as_deref() {
-                    let prior = storage::idempotency::claim_or_get(
-                        c,
-                        &caller.client_id,
-                        "invitation.create",
-                        rid,
-                        &fp,
-                        &id,
-                        now,
-                    )?;
-                    if let Some(rec) = prior {
-                        if rec.fingerprint != fp {
-                            return Err(ServiceError::AlreadyExists {
-                                reason: "REQUEST_ID_REUSED",
-                                resource: "request",
-                                field: Some("request_id"),
-                                message: "this request_id was already used for a different request"
-                                    .into(),
-                            });
-                        }
-                        return storage::invitations::get_by_id(c, &rec.result_id)?.ok_or_else(
-                            || ServiceError::Internal("bad idempotency record".into()),
-                        );
-                    }
-                }
                 let key = email_key(&n.email);
-                let (a, facts) = access(c, &caller, org, Some((&key, n.snils.as_deref())))?;
+                let probe = Some((key.as_str(), n.snils.as_deref()));
+                let facts = match cmd.request_id.as_deref() {
+                    None => storage::employees::facts(c, org, caller.acting_person, probe)?,
+                    // The claim of the request id and the facts in one statement.
+                    Some(rid) => {
+                        let claim = storage::idempotency::Claim {
+                            client_id: &caller.client_id,
+                            operation: "invitation.create",
+                            request_id: rid,
+                            fingerprint: &fp,
+                            result_id: &id,
+                            now,
+                        };
+                        let (facts, claimed) = storage::employees::facts_claiming(
+                            c,
+                            org,
+                            caller.acting_person,
+                            probe,
+                            &claim,
+                        )?;
+                        if !claimed {
+                            return replay(c, &caller.client_id, rid, &fp);
+                        }
+                        facts
+                    }
+                };
+                let (a, facts) = org_access(org, facts)?;
                 let allowed = authz::invite(&caller, &a)?;
                 if facts.invitee_employed {
                     return Err(ServiceError::precondition(
@@ -226,10 +249,29 @@ impl Core {
                     },
                     now,
                 )?;
+                // The event is known before the insert, so on PostgreSQL the invitation, its
+                // message and the event are usually one statement (`storage::invitations`).
+                let event = audit_log::event(
+                    &allowed,
+                    &caller,
+                    EventSpec {
+                        chain: org,
+                        action: "invitation.create",
+                        target_type: "invitation",
+                        target_id: id.clone(),
+                        details: serde_json::json!({
+                            "add_to_org_admin": n.add_to_org_admin,
+                            "snils_bound": n.snils.is_some(),
+                            "expires_at": crate::domain::audit::canonical_time(&expires),
+                        }),
+                    },
+                );
                 let insert = |c: &mut DbConnection| {
-                    storage::invitations::insert_with_mail(c, &id, n, inviter, expires, now, &mail)
+                    storage::invitations::insert_with_mail(
+                        c, &id, n, inviter, expires, now, &mail, &event,
+                    )
                 };
-                let inv = match insert(c)? {
+                let (inv, appended) = match insert(c)? {
                     Some(i) => i,
                     None if storage::invitations::expire_pending_for_email(c, org, &key, now)? > 0 => {
                         insert(c)?
@@ -244,23 +286,9 @@ impl Core {
                         });
                     }
                 };
-                audit_log::append(
-                    c,
-                    &allowed,
-                    &caller,
-                    EventSpec {
-                        chain: org,
-                        action: "invitation.create",
-                        target_type: "invitation",
-                        target_id: inv.id.clone(),
-                        details: serde_json::json!({
-                            "add_to_org_admin": inv.add_to_org_admin,
-                            "snils_bound": inv.snils.is_some(),
-                            "expires_at": crate::domain::audit::canonical_time(&inv.expires_at),
-                        }),
-                    },
-                    now,
-                )?;
+                if appended.is_none() {
+                    audit_log::append_event(c, &event, now)?;
+                }
                 Ok(inv)
             })
             .await?;

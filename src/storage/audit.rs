@@ -144,6 +144,103 @@ pub fn append(
     Ok(row.into())
 }
 
+/// The columns of an event row, in the order [`bind_event`] binds them.
+const EVENT_COLUMNS: &str = "chain, seq, occurred_at, actor_client, actor_person, action, \
+     target_type, target_id, request_id, details, prev_hash, hash";
+
+/// The event's values, bound in [`EVENT_COLUMNS`] order.
+fn bind_event<T>(q: Statement<T>, row: &EventRow) -> Statement<T> {
+    q.bind(row.chain)
+        .bind(row.seq)
+        .bind(row.occurred_at)
+        .bind(row.actor_client.as_str())
+        .bind(row.actor_person)
+        .bind(row.action.as_str())
+        .bind(row.target_type.as_str())
+        .bind(row.target_id.as_str())
+        .bind(row.request_id.as_str())
+        .bind(row.details.as_str())
+        .bind(row.prev_hash.as_slice())
+        .bind(row.hash.as_slice())
+}
+
+/// The placeholders `$first`… of an event's values, in [`EVENT_COLUMNS`] order.
+fn event_placeholders(first: usize) -> String {
+    (first..first + 12)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// CTE `h`: the head moves to the event whose values start at `$first`, only if it still is the
+/// event's predecessor (and, with `guard`, only if that CTE returned a row).
+fn guarded_head(first: usize, guard: Option<&str>) -> String {
+    let p = |k: usize| first + k - 1;
+    let guard = guard.map_or(String::new(), |g| {
+        format!(" AND EXISTS (SELECT 1 FROM {g})")
+    });
+    format!(
+        "h AS (UPDATE audit_heads SET seq = ${}, hash = ${}, updated_at = ${} WHERE chain = ${} \
+         AND seq = ${} - 1 AND hash = ${}{guard} RETURNING chain)",
+        p(2),
+        p(12),
+        p(3),
+        p(1),
+        p(2),
+        p(11)
+    )
+}
+
+/// A hinted append on its own (PostgreSQL): writes the event only if the head moved.
+static GUARDED_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH {} INSERT INTO audit_events ({EVENT_COLUMNS}) SELECT {} FROM h",
+        guarded_head(1, None),
+        event_placeholders(1)
+    )
+});
+
+/// For a statement that writes other rows too (PostgreSQL, one round trip): CTEs `h` and `e`
+/// that append a [`HintedEvent`] whose values start at `$first`, only if the CTE `guard` returned
+/// a row and the head still is the event's predecessor. `e` returns a row when it appended.
+pub fn guarded_after(guard: &str, first: usize) -> String {
+    format!(
+        "{}, e AS (INSERT INTO audit_events ({EVENT_COLUMNS}) SELECT {} FROM h RETURNING 1)",
+        guarded_head(first, Some(guard)),
+        event_placeholders(first)
+    )
+}
+
+/// An event made against the head this process last wrote to its chain (see `HEAD_HINTS`), for a
+/// use case's own statement to write with [`guarded_after`] and [`HintedEvent::bind`]. If that
+/// statement did not append it (the hint was stale), [`append`] writes the event as usual.
+pub struct HintedEvent(EventRow);
+
+/// The event after the hinted head of its chain; None when this process has no hint for it.
+pub fn hinted(e: &NewEvent, now: NaiveDateTime) -> Option<HintedEvent> {
+    let (seq, hash) = hinted_head(e.chain)?;
+    Some(HintedEvent(event_row(
+        e,
+        seq,
+        hash,
+        &e.details.to_string(),
+        now,
+    )))
+}
+
+impl HintedEvent {
+    /// Binds the event's values (the next twelve placeholders).
+    pub fn bind<T>(&self, q: Statement<T>) -> Statement<T> {
+        bind_event(q, &self.0)
+    }
+
+    /// The statement appended it: the chain's head is now this event.
+    pub fn appended(self) -> AuditEvent {
+        remember_head(self.0.chain, self.0.seq, &self.0.hash);
+        self.0.into()
+    }
+}
+
 /// The event following head (`head_seq`, `head_hash`).
 fn event_row(
     e: &NewEvent,
@@ -196,35 +293,10 @@ fn write_event(
             /// The two statements' names in the statement cache.
             struct Guarded;
             struct Locked;
-            fn values<T>(q: Statement<T>, row: &EventRow) -> Statement<T> {
-                q.bind(row.chain)
-                    .bind(row.seq)
-                    .bind(row.occurred_at)
-                    .bind(row.actor_client.as_str())
-                    .bind(row.actor_person)
-                    .bind(row.action.as_str())
-                    .bind(row.target_type.as_str())
-                    .bind(row.target_id.as_str())
-                    .bind(row.request_id.as_str())
-                    .bind(row.details.as_str())
-                    .bind(row.prev_hash.as_slice())
-                    .bind(row.hash.as_slice())
-            }
             let n = if guarded {
-                values(
-                    statement::<Guarded>(
-                        "WITH h AS (UPDATE audit_heads SET seq = $2, hash = $12, updated_at = $3 \
-                         WHERE chain = $1 AND seq = $2 - 1 AND hash = $11 RETURNING chain) \
-                         INSERT INTO audit_events (chain, seq, occurred_at, actor_client, \
-                         actor_person, action, target_type, target_id, request_id, details, \
-                         prev_hash, hash) \
-                         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM h",
-                    ),
-                    row,
-                )
-                .execute(pg)?
+                bind_event(statement::<Guarded>(GUARDED_SQL.as_str()), row).execute(pg)?
             } else {
-                values(
+                bind_event(
                     statement::<Locked>(
                         "WITH e AS (INSERT INTO audit_events (chain, seq, occurred_at, \
                          actor_client, actor_person, action, target_type, target_id, request_id, \

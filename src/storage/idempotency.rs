@@ -66,6 +66,35 @@ pub fn set_result(
     Ok(())
 }
 
+/// A request id to claim for what an idempotent write will create.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub client_id: &'a str,
+    pub operation: &'a str,
+    pub request_id: &'a str,
+    pub fingerprint: &'a [u8],
+    pub result_id: &'a str,
+    pub now: NaiveDateTime,
+}
+
+/// Claims the request id; false when it was claimed before (a concurrent twin waits on the
+/// unique index until the first commits or rolls back).
+pub fn claim(conn: &mut DbConnection, c: &Claim) -> Result<bool, StorageError> {
+    let q = diesel::insert_into(idempotency::table).values((
+        idempotency::client_id.eq(c.client_id),
+        idempotency::operation.eq(c.operation),
+        idempotency::request_id.eq(c.request_id),
+        idempotency::fingerprint.eq(c.fingerprint),
+        idempotency::result_id.eq(c.result_id),
+        idempotency::created_at.eq(c.now),
+    ));
+    let n = match conn {
+        DbConnection::Postgresql(pg) => q.on_conflict_do_nothing().execute(pg)?,
+        DbConnection::Sqlite(sq) => q.on_conflict_do_nothing().execute(sq)?,
+    };
+    Ok(n == 1)
+}
+
 /// Claims a request id with the id of what it will create, in one statement; returns the
 /// existing record when the id was claimed before (a concurrent twin waits on the unique index
 /// until the first commits or rolls back).
@@ -79,19 +108,15 @@ pub fn claim_or_get(
     result_id: &str,
     now: NaiveDateTime,
 ) -> Result<Option<IdempotencyRecord>, StorageError> {
-    let q = diesel::insert_into(idempotency::table).values((
-        idempotency::client_id.eq(client_id),
-        idempotency::operation.eq(operation),
-        idempotency::request_id.eq(request_id),
-        idempotency::fingerprint.eq(fingerprint),
-        idempotency::result_id.eq(result_id),
-        idempotency::created_at.eq(now),
-    ));
-    let n = match conn {
-        DbConnection::Postgresql(pg) => q.on_conflict_do_nothing().execute(pg)?,
-        DbConnection::Sqlite(sq) => q.on_conflict_do_nothing().execute(sq)?,
+    let c = Claim {
+        client_id,
+        operation,
+        request_id,
+        fingerprint,
+        result_id,
+        now,
     };
-    if n == 1 {
+    if claim(conn, &c)? {
         return Ok(None);
     }
     get(conn, client_id, operation, request_id)

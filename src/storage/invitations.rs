@@ -5,9 +5,15 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::outbox::OutboxRow;
-use super::prepared::statement;
+use std::sync::LazyLock;
+
+use diesel::sql_types::Bool;
+
+use super::audit;
+use super::prepared::{Statement, statement};
 use super::schema::invitations;
 use super::{DbConnection, StorageError};
+use crate::domain::audit::{AuditEvent, NewEvent};
 use crate::domain::employee::{Invitation, InvitationState, NewInvitation, email_key};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -59,9 +65,13 @@ impl InvitationRow {
     }
 }
 
-/// Inserts a pending invitation and its outbox message; None (and nothing written) when the
-/// organisation already has a pending invitation for this e-mail (the partial unique index
-/// decides, so concurrent twins cannot both pass). One statement on PostgreSQL.
+/// Inserts a pending invitation, its outbox message and, on PostgreSQL when this process knows
+/// the chain's head (`audit::hinted`), its audit event — all in one statement; `Some((invitation,
+/// Some(event)))` when the event was appended too, `Some((invitation, None))` when the caller must
+/// still append it (`audit::append`). None (and nothing written) when the organisation already
+/// has a pending invitation for this e-mail (the partial unique index decides, so concurrent
+/// twins cannot both pass).
+#[allow(clippy::too_many_arguments)]
 pub fn insert_with_mail(
     conn: &mut DbConnection,
     id: &str,
@@ -70,7 +80,8 @@ pub fn insert_with_mail(
     expires_at: NaiveDateTime,
     now: NaiveDateTime,
     mail: &OutboxRow,
-) -> Result<Option<Invitation>, StorageError> {
+    event: &NewEvent,
+) -> Result<Option<(Invitation, Option<AuditEvent>)>, StorageError> {
     let row = InvitationRow {
         id: id.to_owned(),
         organization_oid: n.organization_oid,
@@ -93,36 +104,35 @@ pub fn insert_with_mail(
     };
     let inserted = match conn {
         DbConnection::Postgresql(pg) => {
-            /// The statement's name in the statement cache.
+            /// The statements' names in the statement cache.
             struct InsertWithMail;
-            statement::<InsertWithMail>(
-                "WITH i AS (INSERT INTO invitations (id, organization_oid, email, email_lower, \
-                 surname, given_name, patronymic, snils, position, add_to_org_admin, state, \
-                 secret_hash, inviter_oid, accepted_by, expires_at, created_at, updated_at, version) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', NULL, $11, NULL, $12, \
-                 $13, $13, 1) ON CONFLICT DO NOTHING RETURNING id) \
-                 INSERT INTO mail_outbox (id, kind, invitation_id, recipient, payload, state, \
-                 attempts, next_attempt_at, created_at) \
-                 SELECT $14, $15, i.id, $16, $17, 'pending', 0, $13, $13 FROM i",
-            )
-            .bind(row.id.as_str())
-            .bind(row.organization_oid)
-            .bind(row.email.as_str())
-            .bind(row.email_lower.as_str())
-            .bind(row.surname.as_str())
-            .bind(row.given_name.as_str())
-            .bind(row.patronymic.as_deref())
-            .bind(row.snils.as_deref())
-            .bind(row.position.as_deref())
-            .bind(row.add_to_org_admin)
-            .bind(row.inviter_oid)
-            .bind(row.expires_at)
-            .bind(row.created_at)
-            .bind(mail.id.as_str())
-            .bind(mail.kind.as_str())
-            .bind(mail.recipient.as_str())
-            .bind(mail.payload.as_str())
-            .execute(pg)?
+            struct InsertWithMailAndEvent;
+            let hinted = audit::hinted(event, now);
+            let (written, appended) = match &hinted {
+                None => {
+                    let r: Written =
+                        bind_invitation(statement::<InsertWithMail>(&INSERT_SQL), &row, mail)
+                            .get_result(pg)?;
+                    (r.written, false)
+                }
+                Some(e) => {
+                    let r: Written = e
+                        .bind(bind_invitation(
+                            statement::<InsertWithMailAndEvent>(&INSERT_WITH_EVENT_SQL),
+                            &row,
+                            mail,
+                        ))
+                        .get_result(pg)?;
+                    (r.written, r.appended)
+                }
+            };
+            if !written {
+                return Ok(None);
+            }
+            let event = hinted
+                .filter(|_| appended)
+                .map(audit::HintedEvent::appended);
+            return row.into_domain().map(|i| Some((i, event)));
         }
         DbConnection::Sqlite(sq) => {
             let n = diesel::insert_into(invitations::table)
@@ -140,7 +150,61 @@ pub fn insert_with_mail(
     if inserted == 0 {
         return Ok(None);
     }
-    row.into_domain().map(Some)
+    row.into_domain().map(|i| Some((i, None)))
+}
+
+/// The invitation (`$1`…`$13`) and its outbox message (`$14`…`$17`): CTE `i` returns the
+/// invitation's id when it was inserted, CTE `m` inserts the message after it.
+const INSERT_CTES: &str = "i AS (INSERT INTO invitations (id, organization_oid, email, \
+     email_lower, surname, given_name, patronymic, snils, position, add_to_org_admin, state, \
+     secret_hash, inviter_oid, accepted_by, expires_at, created_at, updated_at, version) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', NULL, $11, NULL, $12, \
+     $13, $13, 1) ON CONFLICT DO NOTHING RETURNING id), \
+     m AS (INSERT INTO mail_outbox (id, kind, invitation_id, recipient, payload, state, \
+     attempts, next_attempt_at, created_at) \
+     SELECT $14, $15, i.id, $16, $17, 'pending', 0, $13, $13 FROM i RETURNING 1)";
+
+/// The invitation and its message only (`appended` is false).
+static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!("WITH {INSERT_CTES} SELECT EXISTS (SELECT 1 FROM i) AS written, false AS appended")
+});
+
+/// The invitation, its message and (`$18`…) its audit event, guarded by the hinted head.
+static INSERT_WITH_EVENT_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH {INSERT_CTES}, {} SELECT EXISTS (SELECT 1 FROM i) AS written, \
+         EXISTS (SELECT 1 FROM e) AS appended",
+        audit::guarded_after("i", 18)
+    )
+});
+
+#[derive(QueryableByName)]
+struct Written {
+    #[diesel(sql_type = Bool)]
+    written: bool,
+    #[diesel(sql_type = Bool)]
+    appended: bool,
+}
+
+/// Binds the invitation's and its message's values (`$1`…`$17`).
+fn bind_invitation<T>(q: Statement<T>, row: &InvitationRow, mail: &OutboxRow) -> Statement<T> {
+    q.bind(row.id.as_str())
+        .bind(row.organization_oid)
+        .bind(row.email.as_str())
+        .bind(row.email_lower.as_str())
+        .bind(row.surname.as_str())
+        .bind(row.given_name.as_str())
+        .bind(row.patronymic.as_deref())
+        .bind(row.snils.as_deref())
+        .bind(row.position.as_deref())
+        .bind(row.add_to_org_admin)
+        .bind(row.inviter_oid)
+        .bind(row.expires_at)
+        .bind(row.created_at)
+        .bind(mail.id.as_str())
+        .bind(mail.kind.as_str())
+        .bind(mail.recipient.as_str())
+        .bind(mail.payload.as_str())
 }
 
 /// Records that a pending invitation for this e-mail ran out of time (so a new one may be made).
