@@ -478,7 +478,7 @@ fn postgres_lanes(cfg: &conn::DbConfig) -> usize {
         Some(n) => (n as usize).clamp(1, most),
         None => std::thread::available_parallelism()
             .map_or(2, |n| n.get())
-            .clamp(2, most.max(2))
+            .max(2)
             .min(most),
     }
 }

@@ -5,11 +5,13 @@ use crate::domain::employee::{EMPLOYEE_UPDATABLE_FIELDS, Employee, EmployeeInput
 use crate::domain::page;
 pub use crate::storage::employees::EmployeeFilter;
 use crate::storage::employees::OrgFacts;
+use crate::storage::idempotency::Claim;
 use crate::storage::{self, DbConnection};
 
 use super::audit_log::{self, EventSpec};
 use super::authz::{self, OrgAccess};
 use super::error::ServiceError;
+use super::idempotency;
 use super::{Core, Page, numeric_key, page_of, page_start, parse_etag};
 
 #[derive(Debug, Clone, Default)]
@@ -57,11 +59,48 @@ pub(crate) fn access(
     org_access(org, f)
 }
 
-/// The access facts as [`access`] answers them; NOT_FOUND when the organisation does not exist.
-pub(crate) fn org_access(
+/// What [`claim_and_access`] found.
+pub(crate) enum Claimed {
+    /// The request id came before with this same request: the id of what that created.
+    Replay(String),
+    /// A new request (or one without a request id), and the caller's access facts.
+    New(OrgAccess, OrgFacts),
+}
+
+/// [`access`] for an idempotent create: first claims the request id (`claim`, when the request
+/// has one) for what the create will make, in the same statement as the facts on PostgreSQL. A
+/// repeat of the same request answers [`Claimed::Replay`]; another request under a used id
+/// ALREADY_EXISTS (`REQUEST_ID_REUSED`).
+pub(crate) fn claim_and_access(
+    c: &mut DbConnection,
+    caller: &Caller,
     org: i64,
-    f: Option<OrgFacts>,
-) -> Result<(OrgAccess, OrgFacts), ServiceError> {
+    probe: Option<(&str, Option<&str>)>,
+    claim: Option<Claim>,
+) -> Result<Claimed, ServiceError> {
+    let Some(claim) = claim else {
+        let (a, f) = access(c, caller, org, probe)?;
+        return Ok(Claimed::New(a, f));
+    };
+    let (f, claimed) =
+        storage::employees::facts_claiming(c, org, caller.acting_person, probe, &claim)?;
+    if !claimed {
+        return idempotency::replayed(
+            c,
+            caller,
+            claim.operation,
+            Some(claim.request_id),
+            claim.fingerprint,
+        )?
+        .map(Claimed::Replay)
+        .ok_or_else(|| ServiceError::Retry("idempotency record vanished".into()));
+    }
+    let (a, f) = org_access(org, f)?;
+    Ok(Claimed::New(a, f))
+}
+
+/// The access facts as [`access`] answers them; NOT_FOUND when the organisation does not exist.
+fn org_access(org: i64, f: Option<OrgFacts>) -> Result<(OrgAccess, OrgFacts), ServiceError> {
     let f = f.ok_or_else(|| ServiceError::not_found("organization", org))?;
     Ok((
         OrgAccess {

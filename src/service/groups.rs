@@ -4,11 +4,12 @@ use crate::domain::caller::Caller;
 use crate::domain::employee::{AccessGroup, EmployeeState, NewGroup};
 use crate::domain::error as v;
 use crate::domain::page;
+use crate::storage::idempotency::Claim;
 use crate::storage::{self, StorageError};
 
 use super::audit_log::{self, EventSpec};
 use super::authz;
-use super::employees::access;
+use super::employees::{Claimed, access, claim_and_access};
 use super::error::ServiceError;
 use super::{Core, Page, idempotency, page_of, page_start, parse_etag};
 
@@ -53,30 +54,21 @@ impl Core {
                 let g = &cmd.group;
                 let org = g.organization_oid;
                 let key = format!("{org}/{}", g.mnemonic);
-                if let Some(rid) = cmd.request_id.as_deref() {
-                    if let Some(rec) = storage::idempotency::claim_or_get(
-                        c,
-                        &caller.client_id,
-                        "group.create",
-                        rid,
-                        &fp,
-                        &key,
-                        now,
-                    )? {
-                        if rec.fingerprint != fp {
-                            return Err(ServiceError::AlreadyExists {
-                                reason: "REQUEST_ID_REUSED",
-                                resource: "request",
-                                field: Some("request_id"),
-                                message: "this request_id was already used for a different request"
-                                    .into(),
-                            });
-                        }
+                let claim = cmd.request_id.as_deref().map(|rid| Claim {
+                    client_id: &caller.client_id,
+                    operation: "group.create",
+                    request_id: rid,
+                    fingerprint: &fp,
+                    result_id: &key,
+                    now,
+                });
+                let a = match claim_and_access(c, &caller, org, None, claim)? {
+                    Claimed::Replay(_) => {
                         return storage::employees::get_group(c, org, &g.mnemonic)?
                             .ok_or_else(|| group_not_found(&g.mnemonic));
                     }
-                }
-                let (a, _) = access(c, &caller, org, None)?;
+                    Claimed::New(a, _) => a,
+                };
                 let allowed = authz::manage_groups(&caller, &a)?;
                 let taken = || ServiceError::AlreadyExists {
                     reason: "GROUP_EXISTS",

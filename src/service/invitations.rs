@@ -12,13 +12,14 @@ use crate::domain::employee::{
 };
 use crate::domain::page;
 use crate::domain::person::AccountLevel;
+use crate::storage::idempotency::Claim;
 pub use crate::storage::invitations::InvitationFilter;
 use crate::storage::outbox::OutboxRow;
 use crate::storage::{self, DbConnection, StorageError};
 
 use super::audit_log::{self, EventSpec};
 use super::authz;
-use super::employees::{access, org_access};
+use super::employees::{Claimed, access, claim_and_access};
 use super::error::ServiceError;
 use super::{Core, Page, idempotency, page_of, page_start, parse_etag};
 
@@ -141,28 +142,6 @@ fn queue_mail(
     Ok(())
 }
 
-/// The answer to a repeated `CreateInvitation`: the invitation the first request created, or
-/// ALREADY_EXISTS when the request id came with a different request.
-fn replay(
-    c: &mut DbConnection,
-    client_id: &str,
-    request_id: &str,
-    fp: &[u8],
-) -> Result<Invitation, ServiceError> {
-    let rec = storage::idempotency::get(c, client_id, "invitation.create", request_id)?
-        .ok_or_else(|| ServiceError::Retry("idempotency record vanished".into()))?;
-    if rec.fingerprint != fp {
-        return Err(ServiceError::AlreadyExists {
-            reason: "REQUEST_ID_REUSED",
-            resource: "request",
-            field: Some("request_id"),
-            message: "this request_id was already used for a different request".into(),
-        });
-    }
-    storage::invitations::get_by_id(c, &rec.result_id)?
-        .ok_or_else(|| ServiceError::Internal("bad idempotency record".into()))
-}
-
 fn invitation_not_found(id: &str) -> ServiceError {
     ServiceError::not_found("invitation", id)
 }
@@ -193,32 +172,22 @@ impl Core {
                 let id = uuid::Uuid::now_v7().to_string();
                 let key = email_key(&n.email);
                 let probe = Some((key.as_str(), n.snils.as_deref()));
-                let facts = match cmd.request_id.as_deref() {
-                    None => storage::employees::facts(c, org, caller.acting_person, probe)?,
-                    // The claim of the request id and the facts in one statement.
-                    Some(rid) => {
-                        let claim = storage::idempotency::Claim {
-                            client_id: &caller.client_id,
-                            operation: "invitation.create",
-                            request_id: rid,
-                            fingerprint: &fp,
-                            result_id: &id,
-                            now,
-                        };
-                        let (facts, claimed) = storage::employees::facts_claiming(
-                            c,
-                            org,
-                            caller.acting_person,
-                            probe,
-                            &claim,
-                        )?;
-                        if !claimed {
-                            return replay(c, &caller.client_id, rid, &fp);
-                        }
-                        facts
+                let claim = cmd.request_id.as_deref().map(|rid| Claim {
+                    client_id: &caller.client_id,
+                    operation: "invitation.create",
+                    request_id: rid,
+                    fingerprint: &fp,
+                    result_id: &id,
+                    now,
+                });
+                let (a, facts) = match claim_and_access(c, &caller, org, probe, claim)? {
+                    Claimed::Replay(prior) => {
+                        return storage::invitations::get_by_id(c, &prior)?.ok_or_else(|| {
+                            ServiceError::Internal("bad idempotency record".into())
+                        });
                     }
+                    Claimed::New(a, facts) => (a, facts),
                 };
-                let (a, facts) = org_access(org, facts)?;
                 let allowed = authz::invite(&caller, &a)?;
                 if facts.invitee_employed {
                     return Err(ServiceError::precondition(

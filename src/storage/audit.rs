@@ -200,6 +200,15 @@ static GUARDED_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
+/// An append under the head's lock (PostgreSQL): the event, and the head moved to it.
+static LOCKED_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH e AS (INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ({})) \
+         UPDATE audit_heads SET seq = $2, hash = $12, updated_at = $3 WHERE chain = $1",
+        event_placeholders(1)
+    )
+});
+
 /// For a statement that writes other rows too (PostgreSQL, one round trip): CTEs `h` and `e`
 /// that append a [`HintedEvent`] whose values start at `$first`, only if the CTE `guard` returned
 /// a row and the head still is the event's predecessor. `e` returns a row when it appended.
@@ -296,18 +305,7 @@ fn write_event(
             let n = if guarded {
                 bind_event(statement::<Guarded>(GUARDED_SQL.as_str()), row).execute(pg)?
             } else {
-                bind_event(
-                    statement::<Locked>(
-                        "WITH e AS (INSERT INTO audit_events (chain, seq, occurred_at, \
-                         actor_client, actor_person, action, target_type, target_id, request_id, \
-                         details, prev_hash, hash) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)) \
-                         UPDATE audit_heads SET seq = $2, hash = $12, updated_at = $3 \
-                         WHERE chain = $1",
-                    ),
-                    row,
-                )
-                .execute(pg)?
+                bind_event(statement::<Locked>(LOCKED_SQL.as_str()), row).execute(pg)?
             };
             Ok(n == 1)
         }
@@ -427,6 +425,44 @@ mod tests {
     use super::*;
     use crate::storage::conn::{self, DbConfig};
     use diesel::Connection;
+
+    /// The PostgreSQL append statements, built from their parts, are the texts they were
+    /// written as (whitespace aside); the combined form numbers its values from `$first`.
+    #[test]
+    fn append_statements_are_the_written_texts() {
+        let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(
+            norm(&GUARDED_SQL),
+            norm(
+                "WITH h AS (UPDATE audit_heads SET seq = $2, hash = $12, updated_at = $3 \
+                 WHERE chain = $1 AND seq = $2 - 1 AND hash = $11 RETURNING chain) \
+                 INSERT INTO audit_events (chain, seq, occurred_at, actor_client, actor_person, \
+                 action, target_type, target_id, request_id, details, prev_hash, hash) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM h"
+            )
+        );
+        assert_eq!(
+            norm(&LOCKED_SQL),
+            norm(
+                "WITH e AS (INSERT INTO audit_events (chain, seq, occurred_at, actor_client, \
+                 actor_person, action, target_type, target_id, request_id, details, prev_hash, \
+                 hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)) \
+                 UPDATE audit_heads SET seq = $2, hash = $12, updated_at = $3 WHERE chain = $1"
+            )
+        );
+        let after = norm(&guarded_after("i", 18));
+        assert!(
+            after.starts_with(
+                "h AS (UPDATE audit_heads SET seq = $19, hash = $29, updated_at = $20 \
+                 WHERE chain = $18 AND seq = $19 - 1 AND hash = $28 AND EXISTS (SELECT 1 FROM i)"
+            ),
+            "{after}"
+        );
+        assert!(
+            after.ends_with("SELECT $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29 FROM h RETURNING 1)"),
+            "{after}"
+        );
+    }
 
     fn database(dir: &std::path::Path, name: &str) -> conn::PooledConn {
         let url = format!("sqlite://{}", dir.join(name).display());

@@ -640,3 +640,25 @@ pub fn facts_claiming(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The claiming statement is the facts statement with the claim in front and one more column.
+    #[test]
+    fn claiming_statement_wraps_the_facts_statement() {
+        let sql = FACTS_CLAIMING_SQL_PG.as_str();
+        assert_eq!(sql.matches("AS claimed").count(), 1, "{sql}");
+        assert!(
+            sql.starts_with("WITH c AS (INSERT INTO idempotency"),
+            "{sql}"
+        );
+        assert_eq!(
+            sql.replacen(", EXISTS (SELECT 1 FROM c) AS claimed", "", 1)
+                .split_once(" RETURNING 1) ")
+                .map(|(_, facts)| facts),
+            Some(FACTS_SQL_PG.as_str())
+        );
+    }
+}

@@ -94,30 +94,3 @@ pub fn claim(conn: &mut DbConnection, c: &Claim) -> Result<bool, StorageError> {
     };
     Ok(n == 1)
 }
-
-/// Claims a request id with the id of what it will create, in one statement; returns the
-/// existing record when the id was claimed before (a concurrent twin waits on the unique index
-/// until the first commits or rolls back).
-#[allow(clippy::too_many_arguments)]
-pub fn claim_or_get(
-    conn: &mut DbConnection,
-    client_id: &str,
-    operation: &str,
-    request_id: &str,
-    fingerprint: &[u8],
-    result_id: &str,
-    now: NaiveDateTime,
-) -> Result<Option<IdempotencyRecord>, StorageError> {
-    let c = Claim {
-        client_id,
-        operation,
-        request_id,
-        fingerprint,
-        result_id,
-        now,
-    };
-    if claim(conn, &c)? {
-        return Ok(None);
-    }
-    get(conn, client_id, operation, request_id)
-}

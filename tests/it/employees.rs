@@ -217,6 +217,36 @@ async fn employees_groups_and_rules(s: &TestServer) {
         .into_inner();
     assert_eq!(g.system, "ESIA");
     assert!(!g.builtin);
+    // A retry under the same request id answers the same group and creates nothing; another
+    // request under that id is refused.
+    let retry = pb::CreateGroupRequest {
+        request_id: "g1".into(),
+        organization_oid: o.oid,
+        mnemonic: "SALES2".into(),
+        system: String::new(),
+        name: "Продажи".into(),
+        description: "Отдел продаж".into(),
+    };
+    let again = adm
+        .groups
+        .create_group(retry.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (again.mnemonic, again.name),
+        (g.mnemonic.clone(), g.name.clone())
+    );
+    let err = adm
+        .groups
+        .create_group(pb::CreateGroupRequest {
+            mnemonic: "SALES3".into(),
+            ..retry
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists);
+    assert_eq!(reason(&err), "REQUEST_ID_REUSED");
     let dup = pb::CreateGroupRequest {
         request_id: String::new(),
         organization_oid: o.oid,
