@@ -398,33 +398,31 @@ impl Core {
             signing_time: verified.signing_time.naive_utc(),
         };
         let rec = issuance.clone();
-        let caller = exchange_caller(&req.request_id);
-        let prefix = k.prefix.clone();
+        let event = audit_log::event(
+            &authz::signed_api_key(),
+            &exchange_caller(&req.request_id),
+            EventSpec {
+                chain: rec.organization_oid,
+                action: "token.issue",
+                target_type: "api_key",
+                target_id: rec.key_id.clone(),
+                details: json!({
+                    "sid": rec.sid,
+                    "client_id": rec.client_id,
+                    "holder_oid": rec.holder_oid,
+                    "prefix": k.prefix,
+                    "expires_at": rec.expires_at.and_utc().to_rfc3339(),
+                    "client_addr": rec.client_addr,
+                    "signer_serial": rec.signer_serial,
+                    "signer_kind": rec.signer_kind,
+                }),
+            },
+        );
         self.db
             .write_for(rec.organization_oid, move |c| {
-                storage::tokens::insert_issuance(c, &rec)?;
-                audit_log::append(
-                    c,
-                    &authz::signed_api_key(),
-                    &caller,
-                    EventSpec {
-                        chain: rec.organization_oid,
-                        action: "token.issue",
-                        target_type: "api_key",
-                        target_id: rec.key_id.clone(),
-                        details: json!({
-                            "sid": rec.sid,
-                            "client_id": rec.client_id,
-                            "holder_oid": rec.holder_oid,
-                            "prefix": prefix,
-                            "expires_at": rec.expires_at.and_utc().to_rfc3339(),
-                            "client_addr": rec.client_addr,
-                            "signer_serial": rec.signer_serial,
-                            "signer_kind": rec.signer_kind,
-                        }),
-                    },
-                    now,
-                )?;
+                if storage::tokens::insert_issuance(c, &rec, &event, now)?.is_none() {
+                    audit_log::append_event(c, &event, now)?;
+                }
                 Ok(())
             })
             .await?;

@@ -4,6 +4,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::conn::native;
 use super::schema::api_keys;
 use super::{DbConnection, StorageError};
 use crate::domain::api_key::{ApiKey, KeyFacts, KeyState};
@@ -241,7 +242,7 @@ pub fn facts_and_subject(
         Option<(String, String)>,
         Option<(i64, Option<String>)>,
     );
-    let row: Option<Row> = api_keys::table
+    let row: Option<Row> = native!(conn, |c| api_keys::table
         .inner_join(information_systems::table)
         .left_join(
             system_grants::table.on(system_grants::client_id
@@ -291,8 +292,8 @@ pub fn facts_and_subject(
             (organizations::ogrn, organizations::inn).nullable(),
             (persons::oid, persons::snils).nullable(),
         ))
-        .first(conn)
-        .optional()?;
+        .first(c)
+        .optional())?;
     let Some((row, system_enabled, grant, holder, issuer, member, org, person)) = row else {
         return Ok(None);
     };

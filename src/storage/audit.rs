@@ -309,22 +309,34 @@ fn write_event(
             };
             Ok(n == 1)
         }
+        // The head's update as fixed texts: diesel marks every DSL `UPDATE` unsafe to cache,
+        // so SQLite would parse and plan it for every event.
         DbConnection::Sqlite(sq) => {
-            let head = audit_heads::table.filter(audit_heads::chain.eq(row.chain));
-            let set = (
-                audit_heads::seq.eq(row.seq),
-                audit_heads::hash.eq(&row.hash),
-                audit_heads::updated_at.eq(row.occurred_at),
-            );
+            struct MoveHead;
+            struct MoveHeadGuarded;
+            fn bind<T>(q: Statement<T>, row: &EventRow) -> Statement<T> {
+                q.bind(row.seq)
+                    .bind(row.hash.as_slice())
+                    .bind(row.occurred_at)
+                    .bind(row.chain)
+            }
             let n = if guarded {
-                diesel::update(
-                    head.filter(audit_heads::seq.eq(row.seq - 1))
-                        .filter(audit_heads::hash.eq(&row.prev_hash)),
+                bind(
+                    statement::<MoveHeadGuarded>(
+                        "UPDATE audit_heads SET seq = $1, hash = $2, updated_at = $3 \
+                     WHERE chain = $4 AND seq = $1 - 1 AND hash = $5",
+                    ),
+                    row,
                 )
-                .set(set)
+                .bind(row.prev_hash.as_slice())
                 .execute(sq)?
             } else {
-                diesel::update(head).set(set).execute(sq)?
+                bind(statement::<MoveHead>(
+                    "UPDATE audit_heads SET seq = $1, hash = $2, updated_at = $3 WHERE chain = $4",
+                    ),
+                    row,
+                )
+                .execute(sq)?
             };
             if n != 1 {
                 return Ok(false);

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::conn::native;
 use super::persons::like_prefix;
 use super::schema::organizations;
 use super::{DbConnection, StorageError};
@@ -80,13 +81,13 @@ pub fn insert(
 }
 
 pub fn get(conn: &mut DbConnection, oid: i64) -> Result<Option<Organization>, StorageError> {
-    organizations::table
+    native!(conn, |c| organizations::table
         .find(oid)
         .select(OrgRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(OrgRow::into_domain)
-        .transpose()
+        .first(c)
+        .optional())?
+    .map(OrgRow::into_domain)
+    .transpose()
 }
 
 pub fn find_by_ogrn(

@@ -3,6 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::conn::native;
 use super::schema::persons;
 use super::{DbConnection, StorageError};
 use crate::domain::person::{AccountLevel, Person, PersonFields};
@@ -107,13 +108,13 @@ pub fn update(
 }
 
 pub fn get(conn: &mut DbConnection, oid: i64) -> Result<Option<Person>, StorageError> {
-    persons::table
+    native!(conn, |c| persons::table
         .find(oid)
         .select(PersonRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(PersonRow::into_domain)
-        .transpose()
+        .first(c)
+        .optional())?
+    .map(PersonRow::into_domain)
+    .transpose()
 }
 
 /// Another standard-or-confirmed account holding this SNILS, if any.

@@ -3,6 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::conn::native;
 use super::schema::{poa_powers, powers_of_attorney as poa};
 use super::{DbConnection, StorageError};
 use crate::domain::poa::{DraftFields, PowerGrant, PowerOfAttorney, Redelegation, StoredState};
@@ -59,14 +60,14 @@ fn grant(code: String, system: String) -> PowerGrant {
 }
 
 fn load_powers(conn: &mut DbConnection, number: &str) -> Result<Vec<PowerGrant>, StorageError> {
-    Ok(poa_powers::table
+    Ok(native!(conn, |c| poa_powers::table
         .filter(poa_powers::number.eq(number))
         .order(poa_powers::position.asc())
         .select((poa_powers::power_code, poa_powers::information_system))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .map(|(code, system)| grant(code, system))
-        .collect())
+        .load::<(String, String)>(c))?
+    .into_iter()
+    .map(|(code, system)| grant(code, system))
+    .collect())
 }
 
 /// The powers of several powers of attorney in one query, by number.
@@ -207,11 +208,11 @@ pub fn set_draft_state(
 }
 
 pub fn get(conn: &mut DbConnection, number: &str) -> Result<Option<PowerOfAttorney>, StorageError> {
-    let Some(row) = poa::table
+    let Some(row) = native!(conn, |c| poa::table
         .find(number)
         .select(PoaRow::as_select())
-        .first(conn)
-        .optional()?
+        .first(c)
+        .optional())?
     else {
         return Ok(None);
     };
@@ -221,11 +222,11 @@ pub fn get(conn: &mut DbConnection, number: &str) -> Result<Option<PowerOfAttorn
 
 /// The exact document bytes.
 pub fn document(conn: &mut DbConnection, number: &str) -> Result<Option<Vec<u8>>, StorageError> {
-    Ok(poa::table
+    Ok(native!(conn, |c| poa::table
         .find(number)
         .select(poa::document)
-        .first(conn)
-        .optional()?)
+        .first(c)
+        .optional())?)
 }
 
 #[derive(Debug, Default, Clone)]
@@ -364,7 +365,7 @@ pub fn grants(
     information_system: &str,
     day: NaiveDate,
 ) -> Result<bool, StorageError> {
-    Ok(diesel::select(diesel::dsl::exists(
+    Ok(native!(conn, |c| diesel::select(diesel::dsl::exists(
         poa::table
             .inner_join(poa_powers::table)
             .filter(poa::organization_oid.eq(org))
@@ -375,7 +376,7 @@ pub fn grants(
             .filter(poa_powers::power_code.eq(power_code))
             .filter(poa_powers::information_system.eq(information_system)),
     ))
-    .get_result(conn)?)
+    .get_result(c))?)
 }
 
 /// The signed power of attorney of `org` that grants `person` the power (for the information

@@ -962,6 +962,20 @@ async fn exchange_and_every_refusal(s: &TestServer) {
         ),
         issued
     );
+    // ... and the chain they were appended to is intact (on PostgreSQL an issuance and its event
+    // are usually one statement, guarded by the head this process last wrote).
+    let v = s
+        .as_operator()
+        .await
+        .audit
+        .verify_chain(pb::VerifyChainRequest {
+            organization_oid: k.consumer,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(v.intact, "{v:?}");
+    assert!(v.events_checked >= issued, "{v:?}");
     let refused = count_rows(&s.db, "token_refusals");
     assert!(refused >= 28, "{refused} refusals recorded");
     assert_eq!(
