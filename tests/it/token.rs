@@ -371,6 +371,102 @@ async fn refused_http(s: &TestServer, key: &str, sig: &str, status: u16, code: &
     );
 }
 
+/// `storage::tokens::insert_issuance` as the exchange uses it: on PostgreSQL, with the head this
+/// process last wrote, the event is appended by the issuance's own statement; with a stale head
+/// (an append rolled back after it moved the hint) the issuance is still written, the event is
+/// appended after the real head by the usual path, and nothing is written twice. On SQLite the
+/// event always goes the usual path. Either way: one row, one event, an intact chain.
+async fn issuance_and_event_in_one_statement(s: &TestServer, k: &Keys) {
+    use orgadm::domain::audit::NewEvent;
+    use orgadm::domain::token::Issuance;
+    use orgadm::service::ServiceError;
+    let now = s.clock.now();
+    let (org, key_id) = (k.consumer, k.key_id.clone());
+    let event = move |sid: &str| NewEvent {
+        chain: org,
+        actor_client: "test".into(),
+        actor_person: None,
+        action: "token.issue",
+        target_type: "api_key",
+        target_id: key_id.clone(),
+        request_id: sid.into(),
+        details: serde_json::json!({ "sid": sid }),
+    };
+    let issuance = |sid: &str| Issuance {
+        sid: sid.into(),
+        key_id: k.key_id.clone(),
+        client_id: SYSTEM.into(),
+        organization_oid: org,
+        holder_oid: k.holder,
+        issued_at: now,
+        expires_at: now,
+        client_addr: "127.0.0.1".into(),
+        signer_serial: "01".into(),
+        signer_thumbprint: "00".into(),
+        signer_kind: "organization".into(),
+        signing_time: now,
+    };
+    let issue = |sid: &str| {
+        let (i, e) = (issuance(sid), event(sid));
+        s.core.db.write(move |c| {
+            let by_statement = orgadm::storage::tokens::insert_issuance(c, &i, &e, now)?;
+            if by_statement.is_none() {
+                orgadm::storage::audit::append(c, &e, now)?;
+            }
+            Ok(by_statement.is_some())
+        })
+    };
+    let pg = s.db.url.starts_with("postgres");
+    // Hints are per process and keyed by chain number, and tests running in parallel on their
+    // own databases may share a number: a few tries, until the hint is this database's head.
+    let (mut sids, mut by_statement) = (Vec::new(), false);
+    for n in 0..5 {
+        let sid = format!("one-statement-{n}");
+        by_statement = issue(&sid).await.unwrap();
+        sids.push(sid);
+        if by_statement {
+            break;
+        }
+    }
+    assert_eq!(by_statement, pg, "{sids:?}");
+    // Moves this process's hint for the chain, then rolls back: the hint is now stale.
+    let e = event("rolled-back");
+    let _ = s
+        .core
+        .db
+        .write(move |c| -> Result<(), ServiceError> {
+            orgadm::storage::audit::append(c, &e, now)?;
+            Err(ServiceError::Internal("roll back".into()))
+        })
+        .await;
+    assert!(!issue("stale-hint").await.unwrap());
+    sids.push("stale-hint".into());
+    for sid in &sids {
+        let one = |table: &str, cond: String| count_where(&s.db, table, &cond);
+        assert_eq!(one("token_issuances", format!("sid = '{sid}'")), 1, "{sid}");
+        assert_eq!(
+            one("audit_events", format!("request_id = '{sid}'")),
+            1,
+            "{sid}"
+        );
+    }
+    assert_eq!(
+        count_where(&s.db, "audit_events", "request_id = 'rolled-back'"),
+        0
+    );
+    let v = s
+        .as_operator()
+        .await
+        .audit
+        .verify_chain(pb::VerifyChainRequest {
+            organization_oid: org,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(v.intact, "{v:?}");
+}
+
 async fn exchange_and_every_refusal(s: &TestServer) {
     let k = keys(s).await;
     let now = || s.clock.now();
@@ -976,6 +1072,7 @@ async fn exchange_and_every_refusal(s: &TestServer) {
         .into_inner();
     assert!(v.intact, "{v:?}");
     assert!(v.events_checked >= issued, "{v:?}");
+    issuance_and_event_in_one_statement(s, &k).await;
     let refused = count_rows(&s.db, "token_refusals");
     assert!(refused >= 28, "{refused} refusals recorded");
     assert_eq!(
