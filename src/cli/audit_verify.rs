@@ -357,12 +357,12 @@ fn check_events(
                 m.from_seq, m.to_seq
             ));
         }
-        if let Some((ps, _)) = p.prev {
-            if s <= ps {
-                return Some(format!(
-                    "events out of order: seq {ps} comes before seq {s}"
-                ));
-            }
+        if let Some((ps, _)) = p.prev
+            && s <= ps
+        {
+            return Some(format!(
+                "events out of order: seq {ps} comes before seq {s}"
+            ));
         }
         let hash = e.compute_hash();
         if hash != e.hash {

@@ -143,7 +143,7 @@ fn attr_text(tag: Tag, data: &[u8]) -> Option<String> {
         | Tag::VisibleString
         | Tag::TeletexString => std::str::from_utf8(data).ok().map(str::to_owned),
         Tag::BmpString => {
-            if data.len() % 2 != 0 {
+            if !data.len().is_multiple_of(2) {
                 return None;
             }
             let units: Vec<u16> = data

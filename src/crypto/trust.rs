@@ -280,10 +280,9 @@ impl TrustStore {
                 .filter(|c| *c != &current);
             for cand in candidates {
                 if let (Some(aki), Some(ski)) = (current.authority_key_id(), cand.subject_key_id())
+                    && aki != ski
                 {
-                    if aki != ski {
-                        continue;
-                    }
+                    continue;
                 }
                 match current.verify_signed_by(cand) {
                     Ok(()) => {

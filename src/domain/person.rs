@@ -123,10 +123,11 @@ impl PersonInput {
                 None
             }
         };
-        if let Some(l) = level {
-            if l.needs_snils() && self.snils.trim().is_empty() {
-                v.add("snils", format!("is required for a {} account", l.as_str()));
-            }
+        if let Some(l) = level
+            && l.needs_snils()
+            && self.snils.trim().is_empty()
+        {
+            v.add("snils", format!("is required for a {} account", l.as_str()));
         }
         let birth_date = parse_date(&mut v, "birth_date", &self.birth_date);
         v.into_result()?;

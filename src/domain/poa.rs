@@ -236,10 +236,10 @@ impl DraftInput {
         );
         let start = date(&mut v, "contents.start_date", &self.start_date, true);
         let end = date(&mut v, "contents.end_date", &self.end_date, true);
-        if let (Some(s), Some(e)) = (start, end) {
-            if e < s {
-                v.add("contents.end_date", "must not be before start_date");
-            }
+        if let (Some(s), Some(e)) = (start, end)
+            && e < s
+        {
+            v.add("contents.end_date", "must not be before start_date");
         }
         if self.redelegation.is_none() {
             v.add("contents.redelegation", "is required");

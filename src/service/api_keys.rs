@@ -99,10 +99,10 @@ fn key_of(c: &mut DbConnection, id: &str) -> Result<ApiKey, ServiceError> {
 impl Core {
     /// Shows the latest use, including one not flushed to the database yet.
     fn with_pending_use(&self, mut k: ApiKey) -> ApiKey {
-        if let Some(t) = self.key_uses.pending(&k.id) {
-            if k.last_used_at.is_none_or(|s| s < t) {
-                k.last_used_at = Some(t);
-            }
+        if let Some(t) = self.key_uses.pending(&k.id)
+            && k.last_used_at.is_none_or(|s| s < t)
+        {
+            k.last_used_at = Some(t);
         }
         k
     }

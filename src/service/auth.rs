@@ -154,15 +154,15 @@ impl Core {
                         message: format!("a client named {name} already exists"),
                     });
                 }
-                if let Some(fp) = certificate_sha256 {
-                    if storage::clients::find_active_by_certificate(c, &fp)?.is_some() {
-                        return Err(ServiceError::AlreadyExists {
-                            reason: "CLIENT_CERTIFICATE_TAKEN",
-                            resource: "client",
-                            field: Some("certificate"),
-                            message: "an active client already has this certificate".into(),
-                        });
-                    }
+                if let Some(fp) = certificate_sha256
+                    && storage::clients::find_active_by_certificate(c, &fp)?.is_some()
+                {
+                    return Err(ServiceError::AlreadyExists {
+                        reason: "CLIENT_CERTIFICATE_TAKEN",
+                        resource: "client",
+                        field: Some("certificate"),
+                        message: "an active client already has this certificate".into(),
+                    });
                 }
                 if let Some(org) = organization_oid {
                     let o = storage::organizations::get(c, org)?.ok_or_else(|| {

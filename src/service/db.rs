@@ -408,11 +408,11 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, ServiceError> + Send + 'static,
     {
-        if self.backend == Backend::Sqlite {
-            if let Some(mut c) = conn::try_checkout(&self.pool) {
-                let r = f(&mut c);
-                return lost_connection(&mut c, r);
-            }
+        if self.backend == Backend::Sqlite
+            && let Some(mut c) = conn::try_checkout(&self.pool)
+        {
+            let r = f(&mut c);
+            return lost_connection(&mut c, r);
         }
         self.read_one(f).await
     }

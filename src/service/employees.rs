@@ -168,10 +168,10 @@ impl Core {
             .read(move |c| {
                 let (a, _) = access(c, &caller, org, None)?;
                 authz::read_employees(&caller, &a)?;
-                if let Some(g) = &f.group {
-                    if storage::employees::get_group(c, org, g)?.is_none() {
-                        return Err(ServiceError::not_found("access group", g));
-                    }
+                if let Some(g) = &f.group
+                    && storage::employees::get_group(c, org, g)?.is_none()
+                {
+                    return Err(ServiceError::not_found("access group", g));
                 }
                 Ok(storage::employees::list(
                     c,

@@ -420,14 +420,14 @@ impl Core {
                         "only a confirmed account may join an organisation",
                     ));
                 }
-                if let Some(s) = &inv.snils {
-                    if p.snils.as_deref() != Some(s.as_str()) {
-                        return Err(ServiceError::precondition(
-                            "SNILS_MISMATCH",
-                            format!("person/{person}"),
-                            "the invitation names another person's SNILS",
-                        ));
-                    }
+                if let Some(s) = &inv.snils
+                    && p.snils.as_deref() != Some(s.as_str())
+                {
+                    return Err(ServiceError::precondition(
+                        "SNILS_MISMATCH",
+                        format!("person/{person}"),
+                        "the invitation names another person's SNILS",
+                    ));
                 }
                 if !storage::invitations::transition(
                     c,

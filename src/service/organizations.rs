@@ -102,15 +102,14 @@ pub(super) fn create_organization(
     idempotency::claim(c, caller, k.op, rid, k.fingerprint, now)?;
     let o = k.org;
     let head = check_head(c, o.head_oid)?;
-    if o.kind == OrgKind::IndividualEntrepreneur {
-        if let Some(inn) = &head.inn {
-            if inn != &o.inn {
-                return Err(ServiceError::invalid(
-                    "inn",
-                    "an individual entrepreneur's INN must be the head's personal INN",
-                ));
-            }
-        }
+    if o.kind == OrgKind::IndividualEntrepreneur
+        && let Some(inn) = &head.inn
+        && inn != &o.inn
+    {
+        return Err(ServiceError::invalid(
+            "inn",
+            "an individual entrepreneur's INN must be the head's personal INN",
+        ));
     }
     if storage::organizations::find_by_ogrn(c, &o.ogrn)?.is_some() {
         return Err(ogrn_taken());

@@ -57,10 +57,10 @@ fn check_snils_free(
     f: &PersonFields,
     except: Option<i64>,
 ) -> Result<(), ServiceError> {
-    if let (true, Some(s)) = (f.level.needs_snils(), &f.snils) {
-        if storage::persons::checked_snils_holder(conn, s, except)?.is_some() {
-            return Err(snils_taken());
-        }
+    if let (true, Some(s)) = (f.level.needs_snils(), &f.snils)
+        && storage::persons::checked_snils_holder(conn, s, except)?.is_some()
+    {
+        return Err(snils_taken());
     }
     Ok(())
 }

@@ -168,10 +168,10 @@ pub fn match_signer(cert: &Certificate, e: &ExpectedSigner) -> Result<(), Refusa
     if q.snils.as_deref().map(digits).as_deref() != Some(e.snils.as_str()) || e.snils.is_empty() {
         return Err(mismatch("its SNILS is not the head's"));
     }
-    if let (Some(a), Some(b)) = (q.inn.as_deref(), e.inn.as_deref()) {
-        if a != b {
-            return Err(mismatch("its personal INN is not the head's"));
-        }
+    if let (Some(a), Some(b)) = (q.inn.as_deref(), e.inn.as_deref())
+        && a != b
+    {
+        return Err(mismatch("its personal INN is not the head's"));
     }
     if !q
         .surname
@@ -204,13 +204,13 @@ pub fn verify(
         ValidAt::SigningTime => v.signing_time.unwrap_or(now_utc),
         ValidAt::Now => now_utc,
     };
-    if let Some(t) = v.signing_time {
-        if t > now_utc + SIGNING_TIME_SKEW {
-            return Err(Refusal::new(
-                "SIGNING_TIME_IN_FUTURE",
-                format!("the signing time {t} is in the future"),
-            ));
-        }
+    if let Some(t) = v.signing_time
+        && t > now_utc + SIGNING_TIME_SKEW
+    {
+        return Err(Refusal::new(
+            "SIGNING_TIME_IN_FUTURE",
+            format!("the signing time {t} is in the future"),
+        ));
     }
     v.signer.check_signing_usage()?;
     trust.verify_chain(&v.signer, &v.certificates, at)?;

@@ -73,14 +73,13 @@ impl ChainCache {
         now: DateTime<Utc>,
     ) -> Result<(), CryptoError> {
         let key = Self::key(signer, embedded);
-        if let Some(e) = self.lock().get(&key) {
-            if now >= e.checked_at
-                && now < e.checked_at + CHAIN_CACHE_TTL
-                && now >= e.not_before
-                && now <= e.not_after
-            {
-                return Ok(());
-            }
+        if let Some(e) = self.lock().get(&key)
+            && now >= e.checked_at
+            && now < e.checked_at + CHAIN_CACHE_TTL
+            && now >= e.not_before
+            && now <= e.not_after
+        {
+            return Ok(());
         }
         let path = trust.verify_chain(signer, embedded, now)?;
         let entry = ChainEntry {

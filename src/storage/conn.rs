@@ -135,10 +135,10 @@ struct ConnectionSetup {
 
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        if let DbConnection::Postgresql(c) = conn {
-            if !self.statement_cache {
-                c.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
-            }
+        if let DbConnection::Postgresql(c) = conn
+            && !self.statement_cache
+        {
+            c.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
         }
         if let Some(threshold) = self.slow_query {
             let backend = match conn {
@@ -273,15 +273,15 @@ pub fn open_pool(cfg: &DbConfig) -> Result<(DbPool, Backend), StorageError> {
         Backend::Postgres => cfg.url.clone(),
         Backend::Sqlite => {
             let path = sqlite_path(&cfg.url);
-            if let Some(parent) = std::path::Path::new(path).parent() {
-                if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        StorageError::Unavailable(format!(
-                            "cannot create the folder {}: {e}",
-                            parent.display()
-                        ))
-                    })?;
-                }
+            if let Some(parent) = std::path::Path::new(path).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    StorageError::Unavailable(format!(
+                        "cannot create the folder {}: {e}",
+                        parent.display()
+                    ))
+                })?;
             }
             path.to_owned()
         }

@@ -185,10 +185,10 @@ mod tests {
 
     impl Instrumentation for Cached {
         fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-            if let InstrumentationEvent::CacheQuery { sql, .. } = event {
-                if let Ok(mut v) = self.0.lock() {
-                    v.push(sql.to_owned());
-                }
+            if let InstrumentationEvent::CacheQuery { sql, .. } = event
+                && let Ok(mut v) = self.0.lock()
+            {
+                v.push(sql.to_owned());
             }
         }
     }

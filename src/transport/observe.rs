@@ -332,10 +332,10 @@ impl http_body::Body for Watched {
             Poll::Ready(None) | Poll::Ready(Some(Err(_))) => Some("UNKNOWN"),
             Poll::Pending => None,
         };
-        if let Some(code) = code {
-            if let Some(f) = this.finish.take() {
-                f.done(code);
-            }
+        if let Some(code) = code
+            && let Some(f) = this.finish.take()
+        {
+            f.done(code);
         }
         r
     }

@@ -44,12 +44,11 @@ impl Served {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-                    if v["fields"]["message"] == until {
-                        if let Some(a) = v["fields"]["addr"].as_str() {
-                            let _ = tx.send(a.parse().unwrap());
-                        }
-                    }
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                    && v["fields"]["message"] == until
+                    && let Some(a) = v["fields"]["addr"].as_str()
+                {
+                    let _ = tx.send(a.parse().unwrap());
                 }
                 let mut l = sink.lock().unwrap();
                 l.push_str(&line);

@@ -87,11 +87,11 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Some((admin, name)) = self.pg_admin.take() {
-            if let Ok(mut c) = diesel::PgConnection::establish(&admin) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut c);
-            }
+        if let Some((admin, name)) = self.pg_admin.take()
+            && let Ok(mut c) = diesel::PgConnection::establish(&admin)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut c);
         }
     }
 }
