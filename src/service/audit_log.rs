@@ -26,7 +26,8 @@ pub struct EventSpec {
 /// to one chain wait for each other), hashing, writing the event and the head — for all pools of
 /// this process (`orgadm_audit_append_seconds`). An event written by a use case's own statement
 /// together with its rows (on PostgreSQL an invitation's and a token issuance's,
-/// `storage::audit::guarded_after`) has no time of its own and is not counted. None only if the metric could not be made.
+/// `storage::audit::guarded_after`) has no time of its own and is not counted. None only if the
+/// metric could not be made.
 pub static APPEND_SECONDS: LazyLock<Option<prometheus::Histogram>> = LazyLock::new(|| {
     prometheus::Histogram::with_opts(
         prometheus::HistogramOpts::new(

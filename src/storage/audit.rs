@@ -118,6 +118,14 @@ fn remember_head(chain: i64, seq: i64, hash: &[u8]) {
     h.insert(chain, (seq, hash.to_vec()));
 }
 
+/// Drops the chain's hint if it still is (`seq`, `hash`): a guard found it stale.
+fn forget_head(chain: i64, seq: i64, hash: &[u8]) {
+    let mut h = hints();
+    if h.get(&chain).is_some_and(|(s, x)| *s == seq && x == hash) {
+        h.remove(&chain);
+    }
+}
+
 /// Appends an event to its chain in the caller's transaction and returns it.
 pub fn append(
     conn: &mut DbConnection,
@@ -243,10 +251,18 @@ impl HintedEvent {
         bind_event(q, &self.0)
     }
 
-    /// The statement appended it: the chain's head is now this event.
-    pub fn appended(self) -> AuditEvent {
-        remember_head(self.0.chain, self.0.seq, &self.0.hash);
-        self.0.into()
+    /// What the use case's statement did. Appended: the chain's head is now this event. Not
+    /// appended: the hint was stale and is dropped, so that the caller's [`append`] goes straight
+    /// to the head's lock instead of trying the same hint again.
+    pub fn outcome(self, appended: bool) -> Option<AuditEvent> {
+        let e = self.0;
+        if appended {
+            remember_head(e.chain, e.seq, &e.hash);
+            Some(e.into())
+        } else {
+            forget_head(e.chain, e.seq - 1, &e.prev_hash);
+            None
+        }
     }
 }
 
@@ -320,23 +336,17 @@ fn write_event(
                     .bind(row.occurred_at)
                     .bind(row.chain)
             }
+            const MOVE: &str = "UPDATE audit_heads SET seq = $1, hash = $2, updated_at = $3 \
+                                WHERE chain = $4";
+            const MOVE_GUARDED: &str = "UPDATE audit_heads SET seq = $1, hash = $2, \
+                                        updated_at = $3 WHERE chain = $4 AND seq = $1 - 1 \
+                                        AND hash = $5";
             let n = if guarded {
-                bind(
-                    statement::<MoveHeadGuarded>(
-                        "UPDATE audit_heads SET seq = $1, hash = $2, updated_at = $3 \
-                     WHERE chain = $4 AND seq = $1 - 1 AND hash = $5",
-                    ),
-                    row,
-                )
-                .bind(row.prev_hash.as_slice())
-                .execute(sq)?
+                bind(statement::<MoveHeadGuarded>(MOVE_GUARDED), row)
+                    .bind(row.prev_hash.as_slice())
+                    .execute(sq)?
             } else {
-                bind(statement::<MoveHead>(
-                    "UPDATE audit_heads SET seq = $1, hash = $2, updated_at = $3 WHERE chain = $4",
-                    ),
-                    row,
-                )
-                .execute(sq)?
+                bind(statement::<MoveHead>(MOVE), row).execute(sq)?
             };
             if n != 1 {
                 return Ok(false);

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::conn::native;
 use super::schema::idempotency;
 use super::{DbConnection, StorageError};
 
@@ -88,9 +89,6 @@ pub fn claim(conn: &mut DbConnection, c: &Claim) -> Result<bool, StorageError> {
         idempotency::result_id.eq(c.result_id),
         idempotency::created_at.eq(c.now),
     ));
-    let n = match conn {
-        DbConnection::Postgresql(pg) => q.on_conflict_do_nothing().execute(pg)?,
-        DbConnection::Sqlite(sq) => q.on_conflict_do_nothing().execute(sq)?,
-    };
+    let n = native!(conn, |c| q.on_conflict_do_nothing().execute(c))?;
     Ok(n == 1)
 }

@@ -1,15 +1,14 @@
 //! Invitation rows. The link's secret is never stored: only its Streebog-256 hash, set by the
 //! delivery worker when it makes the link.
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
-
-use super::outbox::OutboxRow;
 use std::sync::LazyLock;
 
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use super::audit;
+use super::outbox::OutboxRow;
 use super::prepared::{Statement, statement};
 use super::schema::invitations;
 use super::{DbConnection, StorageError};
@@ -129,9 +128,7 @@ pub fn insert_with_mail(
             if !written {
                 return Ok(None);
             }
-            let event = hinted
-                .filter(|_| appended)
-                .map(audit::HintedEvent::appended);
+            let event = hinted.and_then(|e| e.outcome(appended));
             return row.into_domain().map(|i| Some((i, event)));
         }
         DbConnection::Sqlite(sq) => {

@@ -94,7 +94,7 @@ pub fn insert_issuance(
                 &row,
             ))
             .get_result(pg)?;
-        return Ok(r.appended.then(|| e.appended()));
+        return Ok(e.outcome(r.appended));
     }
     native!(conn, |c| diesel::insert_into(token_issuances::table)
         .values(&row)

@@ -201,6 +201,19 @@ impl TestServer {
         self.as_token(&self.operator).await
     }
 
+    /// The operator's verdict on the audit chain of `org` (0: the operator's own chain).
+    pub async fn chain_verdict(&self, org: i64) -> pb::VerifyChainResponse {
+        self.as_operator()
+            .await
+            .audit
+            .verify_chain(pb::VerifyChainRequest {
+                organization_oid: org,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
     /// A portal client acting for `person`.
     pub async fn as_portal(&self, token: &str, person: i64) -> Api {
         Api::new(self.channel().await, Some(token.to_owned()), Some(person))

@@ -454,16 +454,7 @@ async fn issuance_and_event_in_one_statement(s: &TestServer, k: &Keys) {
         count_where(&s.db, "audit_events", "request_id = 'rolled-back'"),
         0
     );
-    let v = s
-        .as_operator()
-        .await
-        .audit
-        .verify_chain(pb::VerifyChainRequest {
-            organization_oid: org,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let v = s.chain_verdict(org).await;
     assert!(v.intact, "{v:?}");
 }
 
@@ -1060,16 +1051,7 @@ async fn exchange_and_every_refusal(s: &TestServer) {
     );
     // ... and the chain they were appended to is intact (on PostgreSQL an issuance and its event
     // are usually one statement, guarded by the head this process last wrote).
-    let v = s
-        .as_operator()
-        .await
-        .audit
-        .verify_chain(pb::VerifyChainRequest {
-            organization_oid: k.consumer,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let v = s.chain_verdict(k.consumer).await;
     assert!(v.intact, "{v:?}");
     assert!(v.events_checked >= issued, "{v:?}");
     issuance_and_event_in_one_statement(s, &k).await;
