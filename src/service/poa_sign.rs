@@ -2,7 +2,9 @@
 //! bytes is verified with the `crypto` leaf (signature, chain to the trust anchors with CRLs,
 //! validity at signing time, key usage) and its qualified certificate matched field by field with
 //! the document's principal and head. Verification runs on a blocking thread outside the write
-//! transaction; the write re-checks the draft's version, so a draft edited meanwhile is refused.
+//! transaction, without holding a connection; the write re-checks the draft's version (a draft
+//! edited meanwhile is refused) and the organisation's, on which the access check and the signer
+//! match were decided.
 
 use crate::domain::caller::Caller;
 use crate::domain::person::Person;
@@ -21,6 +23,14 @@ pub(super) fn refused(
     message: impl Into<String>,
 ) -> ServiceError {
     ServiceError::precondition(reason, format!("power_of_attorney/{number}"), message)
+}
+
+fn not_a_draft(number: &str, state: StoredState) -> ServiceError {
+    refused(
+        "NOT_A_DRAFT",
+        number,
+        format!("only a draft can be signed; this one is {}", state.as_str()),
+    )
 }
 
 /// A refused signature as a service error: undecodable input is a bad argument on `field`, the
@@ -65,99 +75,108 @@ impl Core {
             )
         })?;
         let now = self.clock.now();
-        // Read and verify outside the write transaction (verification is CPU work).
-        let c2 = caller.clone();
+        // One short read of the facts; the verification (CPU work) runs after it on a blocking
+        // thread, outside any transaction and without holding a connection.
         let n2 = number.clone();
-        let (checked, read) = self
+        let (read, document, org, head) = self
             .db
             .read(move |c| {
-                let p = storage::poa::get(c, &n2)?
+                let (p, document) = storage::poa::get_with_document(c, &n2)?
                     .ok_or_else(|| ServiceError::not_found("power_of_attorney", &n2))?;
                 let org = org_of(c, p.organization_oid)?;
-                authz::draft_power_of_attorney(&c2, &org)?;
-                if p.stored_state != StoredState::Draft {
-                    return Err(refused(
-                        "NOT_A_DRAFT",
-                        &n2,
-                        format!(
-                            "only a draft can be signed; this one is {}",
-                            p.stored_state.as_str()
-                        ),
-                    ));
-                }
-                if p.version != version {
-                    return Err(ServiceError::stale_etag("power of attorney"));
-                }
                 let head = storage::persons::get(c, org.head_oid)?
                     .ok_or_else(|| ServiceError::not_found("person", org.head_oid))?;
-                let document = storage::poa::document(c, &n2)?
-                    .ok_or_else(|| ServiceError::not_found("power_of_attorney", &n2))?;
-                let checked = signer::verify(
-                    &trust,
-                    now,
-                    &signature,
-                    &document,
-                    &expected_head(&org.ogrn, &org.inn, &head),
-                    ValidAt::SigningTime,
-                )
-                .map_err(|r| signature_refused("signature", &n2, r))?;
-                Ok((checked, p))
+                Ok((p, document, org, head))
             })
             .await?;
+        let allowed = authz::draft_power_of_attorney(caller, &org)?;
+        if read.stored_state != StoredState::Draft {
+            return Err(not_a_draft(&number, read.stored_state));
+        }
+        if read.version != version {
+            return Err(ServiceError::stale_etag("power of attorney"));
+        }
+        let expected = expected_head(&org.ogrn, &org.inn, &head);
+        let checked = tokio::task::spawn_blocking(move || {
+            signer::verify(
+                &trust,
+                now,
+                &signature,
+                &document,
+                &expected,
+                ValidAt::SigningTime,
+            )
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("signature check failed: {e}")))?
+        .map_err(|r| signature_refused("signature", &number, r))?;
         let clock = self.clock.clone();
         let caller = caller.clone();
         // The write transaction is short (SQLite serialises writers; PostgreSQL the chain
-        // head): the organisation for the access check, the conditional update that re-checks
-        // version and state, the signature row, the audit event. The draft read above is the
-        // value returned, moved to its new state.
+        // head): the conditional update, which re-checks the draft's version and state and that
+        // the organisation is the version the access check and the signer match were decided
+        // on, with the signature row (and, on PostgreSQL, the audit event: one statement). The
+        // draft read above is the value returned, moved to its new state.
         let chain = read.organization_oid;
         let (poa, now) = self
             .db
             .write_for(chain, move |c| {
                 let now = clock.now();
-                let org = org_of(c, read.organization_oid)?;
-                let allowed = authz::draft_power_of_attorney(&caller, &org)?;
-                let signed = storage::poa::sign(
-                    c,
-                    &number,
-                    version,
-                    &checked.signature,
-                    &checked.certificate,
-                    checked.signing_time,
-                    now,
-                )?;
-                if !signed {
-                    // Changed meanwhile: say how.
-                    return Err(match storage::poa::get(c, &number)? {
-                        Some(p) if p.stored_state != StoredState::Draft => refused(
-                            "NOT_A_DRAFT",
-                            &number,
-                            format!(
-                                "only a draft can be signed; this one is {}",
-                                p.stored_state.as_str()
-                            ),
-                        ),
-                        Some(_) => ServiceError::stale_etag("power of attorney"),
-                        None => ServiceError::not_found("power_of_attorney", &number),
-                    });
-                }
-                let mut p = read.clone();
-                p.stored_state = StoredState::Signed;
-                p.version = version + 1;
-                p.updated_at = now;
-                audit_log::append(
-                    c,
+                let event = audit_log::event(
                     &allowed,
                     &caller,
                     EventSpec {
                         chain: org.oid,
                         action: "poa.sign",
                         target_type: "power_of_attorney",
-                        target_id: p.number.clone(),
+                        target_id: read.number.clone(),
                         details: checked.audit_details(),
                     },
-                    now,
-                )?;
+                );
+                let mut signing = storage::poa::Signing {
+                    number: &number,
+                    version,
+                    organization_oid: org.oid,
+                    organization_version: org.version,
+                    signature: &checked.signature,
+                    signer_certificate: &checked.certificate,
+                    signing_time: checked.signing_time,
+                };
+                let mut signed = storage::poa::sign(c, &signing, &event, now)?;
+                if !signed.signed {
+                    // Nothing written: the draft or the organisation changed meanwhile. An
+                    // organisation changed in nothing the decision rests on (its head and
+                    // identifiers) is signed for at its new version; otherwise say what changed.
+                    let now_org = org_of(c, org.oid)?;
+                    authz::draft_power_of_attorney(&caller, &now_org)?;
+                    if (&now_org.ogrn, &now_org.inn) != (&org.ogrn, &org.inn) {
+                        return Err(refused(
+                            "ORGANIZATION_CHANGED",
+                            &number,
+                            "the organisation's OGRN or INN changed while the signature was checked; submit it again",
+                        ));
+                    }
+                    if now_org.version != org.version {
+                        signing.organization_version = now_org.version;
+                        signed = storage::poa::sign(c, &signing, &event, now)?;
+                    }
+                    if !signed.signed {
+                        return Err(match storage::poa::get(c, &number)? {
+                            Some(p) if p.stored_state != StoredState::Draft => {
+                                not_a_draft(&number, p.stored_state)
+                            }
+                            Some(_) => ServiceError::stale_etag("power of attorney"),
+                            None => ServiceError::not_found("power_of_attorney", &number),
+                        });
+                    }
+                }
+                if signed.event.is_none() {
+                    audit_log::append_event(c, &event, now)?;
+                }
+                let mut p = read.clone();
+                p.stored_state = StoredState::Signed;
+                p.version = version + 1;
+                p.updated_at = now;
                 Ok((p, now))
             })
             .await?;

@@ -1,11 +1,17 @@
 //! Powers of attorney and the powers each grants.
 
+use std::sync::LazyLock;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 
+use super::audit;
 use super::conn::native;
+use super::prepared::{Statement, statement};
 use super::schema::{poa_powers, powers_of_attorney as poa};
 use super::{DbConnection, StorageError};
+use crate::domain::audit::{AuditEvent, NewEvent};
 use crate::domain::poa::{DraftFields, PowerGrant, PowerOfAttorney, Redelegation, StoredState};
 
 #[derive(Queryable, Selectable)]
@@ -220,6 +226,24 @@ pub fn get(conn: &mut DbConnection, number: &str) -> Result<Option<PowerOfAttorn
     row.into_domain(powers).map(Some)
 }
 
+/// A power of attorney and its exact document bytes, in one read of the row (the document sits
+/// among its columns, so reading them apart would walk its pages twice).
+pub fn get_with_document(
+    conn: &mut DbConnection,
+    number: &str,
+) -> Result<Option<(PowerOfAttorney, Vec<u8>)>, StorageError> {
+    let Some((row, document)) = native!(conn, |c| poa::table
+        .find(number)
+        .select((PoaRow::as_select(), poa::document))
+        .first::<(PoaRow, Vec<u8>)>(c)
+        .optional())?
+    else {
+        return Ok(None);
+    };
+    let powers = load_powers(conn, number)?;
+    Ok(Some((row.into_domain(powers)?, document)))
+}
+
 /// The exact document bytes.
 pub fn document(conn: &mut DbConnection, number: &str) -> Result<Option<Vec<u8>>, StorageError> {
     Ok(native!(conn, |c| poa::table
@@ -315,44 +339,157 @@ pub fn revoked_at(
         .optional()?)
 }
 
+/// The head's signature of a draft, for [`sign`].
+pub struct Signing<'a> {
+    pub number: &'a str,
+    /// The version the signer reviewed: the draft is signed only if it still is this one.
+    pub version: i64,
+    /// The principal organisation and the version of it the caller's checks were decided on:
+    /// the draft is signed only if the organisation still is that version.
+    pub organization_oid: i64,
+    pub organization_version: i64,
+    pub signature: &'a [u8],
+    pub signer_certificate: &'a [u8],
+    pub signing_time: Option<NaiveDateTime>,
+}
+
+/// What [`sign`] did.
+pub struct Signed {
+    /// False when the draft was no longer that version or no longer a draft, or the organisation
+    /// no longer that version: nothing written.
+    pub signed: bool,
+    /// The audit event, when the same statement appended it (PostgreSQL, with this process's
+    /// hint of the chain's head); otherwise the caller appends it.
+    pub event: Option<AuditEvent>,
+}
+
 /// Records the head's signature and marks the draft signed, if it is still the given version
-/// and a draft: true when it did. Reads nothing back (the caller knows the row), so the write
-/// transaction stays short.
+/// and a draft. Reads nothing back (the caller knows the row), so the write transaction stays
+/// short: on PostgreSQL one statement with the audit event (`event`, under the head hint), on
+/// SQLite the prepared state update and the signature row.
 pub fn sign(
     conn: &mut DbConnection,
-    number: &str,
-    version: i64,
-    signature: &[u8],
-    signer_certificate: &[u8],
-    signing_time: Option<NaiveDateTime>,
+    s: &Signing,
+    event: &NewEvent,
     now: NaiveDateTime,
-) -> Result<bool, StorageError> {
+) -> Result<Signed, StorageError> {
     use super::schema::poa_signatures;
-    let n = diesel::update(
-        poa::table
-            .filter(poa::number.eq(number))
-            .filter(poa::version.eq(version))
-            .filter(poa::state.eq(StoredState::Draft.as_str())),
-    )
-    .set((
-        poa::state.eq(StoredState::Signed.as_str()),
-        poa::updated_at.eq(now),
-        poa::version.eq(version + 1),
-    ))
-    .execute(conn)?;
-    if n == 0 {
-        return Ok(false);
+    /// The statements' names in the statement cache.
+    struct MarkSigned;
+    struct SignWithEvent;
+    struct SignAlone;
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            let hinted = audit::hinted(event, now);
+            let r: SignedRow = match &hinted {
+                Some(e) => e
+                    .bind(bind_signing(
+                        statement::<SignWithEvent>(&SIGN_WITH_EVENT_SQL),
+                        s,
+                        now,
+                    ))
+                    .get_result(pg)?,
+                None => bind_signing(statement::<SignAlone>(&SIGN_SQL), s, now).get_result(pg)?,
+            };
+            // A draft no longer signable says nothing about the hint: keep it.
+            let event = match hinted {
+                Some(e) if r.signed => e.outcome(r.appended),
+                _ => None,
+            };
+            Ok(Signed {
+                signed: r.signed,
+                event,
+            })
+        }
+        DbConnection::Sqlite(sq) => {
+            let n = statement::<MarkSigned>(MARK_SIGNED_SQL)
+                .bind(s.number)
+                .bind(s.version)
+                .bind(StoredState::Draft.as_str())
+                .bind(StoredState::Signed.as_str())
+                .bind(now)
+                .bind(s.organization_oid)
+                .bind(s.organization_version)
+                .execute(sq)?;
+            if n == 0 {
+                return Ok(Signed {
+                    signed: false,
+                    event: None,
+                });
+            }
+            diesel::insert_into(poa_signatures::table)
+                .values((
+                    poa_signatures::number.eq(s.number),
+                    poa_signatures::signature.eq(s.signature),
+                    poa_signatures::signer_certificate.eq(s.signer_certificate),
+                    poa_signatures::signing_time.eq(s.signing_time),
+                    poa_signatures::signed_at.eq(now),
+                ))
+                .execute(sq)?;
+            Ok(Signed {
+                signed: true,
+                event: None,
+            })
+        }
     }
-    diesel::insert_into(poa_signatures::table)
-        .values((
-            poa_signatures::number.eq(number),
-            poa_signatures::signature.eq(signature),
-            poa_signatures::signer_certificate.eq(signer_certificate),
-            poa_signatures::signing_time.eq(signing_time),
-            poa_signatures::signed_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(true)
+}
+
+/// The draft (`$1` number, `$2` version, `$3` draft state) moves to `$4` (signed) at `$5`, its
+/// version one up, if its organisation (`$6`) still is version `$7`. A fixed text, prepared once
+/// per connection: diesel never caches a DSL UPDATE.
+const MARK_SIGNED_SQL: &str = "UPDATE powers_of_attorney SET state = $4, updated_at = $5, \
+     version = $2 + 1 WHERE number = $1 AND version = $2 AND state = $3 AND EXISTS (SELECT 1 \
+     FROM organizations WHERE oid = $6 AND version = $7)";
+
+/// PostgreSQL: the state update of [`MARK_SIGNED_SQL`] (CTE `u`) and the signature row
+/// (`$8`…`$10`, CTE `s`, only if `u` matched) in one statement.
+static SIGN_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} SELECT EXISTS (SELECT 1 FROM u) AS signed, FALSE AS appended",
+        *SIGN_CTES
+    )
+});
+
+/// [`SIGN_SQL`] and the audit event (`$11`…) after the hinted head, only if the signature row
+/// was written.
+static SIGN_WITH_EVENT_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}, {} SELECT EXISTS (SELECT 1 FROM u) AS signed, \
+         EXISTS (SELECT 1 FROM e) AS appended",
+        *SIGN_CTES,
+        audit::guarded_after("s", 11)
+    )
+});
+
+/// CTEs `u` (the state update) and `s` (the signature row, written only after `u`).
+static SIGN_CTES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH u AS ({MARK_SIGNED_SQL} RETURNING number), s AS (INSERT INTO poa_signatures \
+         (number, signature, signer_certificate, signing_time, signed_at) SELECT number, $8, $9, \
+         $10, $5 FROM u RETURNING 1)"
+    )
+});
+
+/// Binds `$1`…`$10` of [`SIGN_SQL`].
+fn bind_signing<T>(q: Statement<T>, s: &Signing, now: NaiveDateTime) -> Statement<T> {
+    q.bind(s.number)
+        .bind(s.version)
+        .bind(StoredState::Draft.as_str())
+        .bind(StoredState::Signed.as_str())
+        .bind(now)
+        .bind(s.organization_oid)
+        .bind(s.organization_version)
+        .bind(s.signature)
+        .bind(s.signer_certificate)
+        .bind(s.signing_time)
+}
+
+#[derive(QueryableByName)]
+struct SignedRow {
+    #[diesel(sql_type = Bool)]
+    signed: bool,
+    #[diesel(sql_type = Bool)]
+    appended: bool,
 }
 
 /// Whether [`granting`] would find a power of attorney, without reading or ordering one: the

@@ -35,6 +35,7 @@ pub enum Bind {
     OptText(Option<String>),
     Bool(bool),
     Timestamp(NaiveDateTime),
+    OptTimestamp(Option<NaiveDateTime>),
     Binary(Vec<u8>),
 }
 
@@ -66,6 +67,11 @@ impl From<bool> for Bind {
 impl From<NaiveDateTime> for Bind {
     fn from(v: NaiveDateTime) -> Self {
         Self::Timestamp(v)
+    }
+}
+impl From<Option<NaiveDateTime>> for Bind {
+    fn from(v: Option<NaiveDateTime>) -> Self {
+        Self::OptTimestamp(v)
     }
 }
 impl From<&[u8]> for Bind {
@@ -140,6 +146,7 @@ where
     Vec<u8>: ToSql<Binary, DB>,
     Option<i64>: ToSql<Nullable<BigInt>, DB>,
     Option<String>: ToSql<Nullable<Text>, DB>,
+    Option<NaiveDateTime>: ToSql<Nullable<Timestamp>, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         for (text, n) in pieces(self.sql) {
@@ -160,6 +167,7 @@ where
                 Bind::OptText(v) => out.push_bind_param::<Nullable<Text>, _>(v)?,
                 Bind::Bool(v) => out.push_bind_param::<Bool, _>(v)?,
                 Bind::Timestamp(v) => out.push_bind_param::<Timestamp, _>(v)?,
+                Bind::OptTimestamp(v) => out.push_bind_param::<Nullable<Timestamp>, _>(v)?,
                 Bind::Binary(v) => out.push_bind_param::<Binary, _>(v)?,
             }
         }

@@ -641,8 +641,57 @@ async fn head_signs_and_the_state_follows_the_clock(s: &TestServer) {
     assert_eq!(count_rows(&s.db, "poa_signatures"), 0);
     assert_eq!(count_rows(&s.db, "audit_events"), events);
 
-    // The head's signature over the exact bytes: signed, «Новая» until the start date.
+    // At the storage level, an organisation no longer at the version the checks were decided
+    // on, or a draft no longer at the reviewed version, gets nothing written (not even the event
+    // PostgreSQL's statement would append).
     let sig = sign_as("head", &doc);
+    let draft_version = orgadm::service::parse_etag(&d.etag).unwrap();
+    let org_version = orgadm::service::parse_etag(&org.etag).unwrap();
+    for (draft_v, org_v) in [
+        (draft_version, org_version + 1),
+        (draft_version + 1, org_version),
+    ] {
+        let (number, sig) = (d.number.clone(), sig.clone());
+        let chain = org.oid;
+        let now = orgadm::service::clock::Clock::now(&s.clock);
+        let signed = s
+            .core
+            .db
+            .write(move |c| {
+                let event = orgadm::domain::audit::NewEvent {
+                    chain,
+                    actor_client: "test".into(),
+                    actor_person: None,
+                    action: "poa.sign",
+                    target_type: "power_of_attorney",
+                    target_id: number.clone(),
+                    request_id: String::new(),
+                    details: serde_json::json!({}),
+                };
+                let signing = orgadm::storage::poa::Signing {
+                    number: &number,
+                    version: draft_v,
+                    organization_oid: chain,
+                    organization_version: org_v,
+                    signature: &sig,
+                    signer_certificate: b"cert",
+                    signing_time: None,
+                };
+                let r = orgadm::storage::poa::sign(c, &signing, &event, now)?;
+                Ok((r.signed, r.event.is_some()))
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            signed,
+            (false, false),
+            "draft v{draft_v}, organisation v{org_v}"
+        );
+    }
+    assert_eq!(count_rows(&s.db, "poa_signatures"), 0);
+    assert_eq!(count_rows(&s.db, "audit_events"), events);
+
+    // The head's signature over the exact bytes: signed, «Новая» until the start date.
     let signed = api
         .poa
         .submit_signature(submit(sig.clone()))
@@ -651,6 +700,12 @@ async fn head_signs_and_the_state_follows_the_clock(s: &TestServer) {
         .into_inner();
     assert_eq!(signed.state, pb::PowerOfAttorneyState::New as i32);
     assert_eq!(count_rows(&s.db, "poa_signatures"), 1);
+    // One event for the signature (on PostgreSQL written by the signing statement itself), the
+    // chain intact after it.
+    assert_eq!(count_rows(&s.db, "audit_events"), events + 1);
+    assert_eq!(count_where(&s.db, "audit_events", "action = 'poa.sign'"), 1);
+    let v = s.chain_verdict(org.oid).await;
+    assert!(v.intact, "{v:?}");
     // Stored unchanged.
     let again = api
         .poa
