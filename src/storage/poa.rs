@@ -8,6 +8,7 @@ use diesel::sql_types::Bool;
 
 use super::audit;
 use super::conn::native;
+use super::poa_signed::insert_signature;
 use super::prepared::{Statement, statement};
 use super::schema::{poa_powers, powers_of_attorney as poa};
 use super::{DbConnection, StorageError};
@@ -373,65 +374,53 @@ pub fn sign(
     event: &NewEvent,
     now: NaiveDateTime,
 ) -> Result<Signed, StorageError> {
-    use super::schema::poa_signatures;
     /// The statements' names in the statement cache.
     struct MarkSigned;
     struct SignWithEvent;
     struct SignAlone;
-    match conn {
-        DbConnection::Postgresql(pg) => {
-            let hinted = audit::hinted(event, now);
-            let r: SignedRow = match &hinted {
-                Some(e) => e
-                    .bind(bind_signing(
-                        statement::<SignWithEvent>(&SIGN_WITH_EVENT_SQL),
-                        s,
-                        now,
-                    ))
-                    .get_result(pg)?,
-                None => bind_signing(statement::<SignAlone>(&SIGN_SQL), s, now).get_result(pg)?,
-            };
-            // A draft no longer signable says nothing about the hint: keep it.
-            let event = match hinted {
-                Some(e) if r.signed => e.outcome(r.appended),
-                _ => None,
-            };
-            Ok(Signed {
-                signed: r.signed,
-                event,
-            })
-        }
-        DbConnection::Sqlite(sq) => {
-            let n = statement::<MarkSigned>(MARK_SIGNED_SQL)
-                .bind(s.number)
-                .bind(s.version)
-                .bind(StoredState::Draft.as_str())
-                .bind(StoredState::Signed.as_str())
-                .bind(now)
-                .bind(s.organization_oid)
-                .bind(s.organization_version)
-                .execute(sq)?;
-            if n == 0 {
-                return Ok(Signed {
-                    signed: false,
-                    event: None,
-                });
-            }
-            diesel::insert_into(poa_signatures::table)
-                .values((
-                    poa_signatures::number.eq(s.number),
-                    poa_signatures::signature.eq(s.signature),
-                    poa_signatures::signer_certificate.eq(s.signer_certificate),
-                    poa_signatures::signing_time.eq(s.signing_time),
-                    poa_signatures::signed_at.eq(now),
+    if let DbConnection::Postgresql(pg) = conn {
+        let hinted = audit::hinted(event, now);
+        let r: SignedRow = match &hinted {
+            Some(e) => e
+                .bind(bind_signing(
+                    statement::<SignWithEvent>(&SIGN_WITH_EVENT_SQL),
+                    s,
+                    now,
                 ))
-                .execute(sq)?;
-            Ok(Signed {
-                signed: true,
-                event: None,
-            })
-        }
+                .get_result(pg)?,
+            None => bind_signing(statement::<SignAlone>(&SIGN_SQL), s, now).get_result(pg)?,
+        };
+        // A draft no longer signable says nothing about the hint: keep it.
+        let event = match hinted {
+            Some(e) if r.signed => e.outcome(r.appended),
+            _ => None,
+        };
+        return Ok(Signed {
+            signed: r.signed,
+            event,
+        });
     }
+    let marked = native!(conn, |c| bind_mark(
+        statement::<MarkSigned>(MARK_SIGNED_SQL),
+        s,
+        now
+    )
+    .execute(c))?;
+    let signed = marked == 1;
+    if signed {
+        insert_signature(
+            conn,
+            s.number,
+            s.signature,
+            s.signer_certificate,
+            s.signing_time,
+            now,
+        )?;
+    }
+    Ok(Signed {
+        signed,
+        event: None,
+    })
 }
 
 /// The draft (`$1` number, `$2` version, `$3` draft state) moves to `$4` (signed) at `$5`, its
@@ -470,8 +459,8 @@ static SIGN_CTES: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Binds `$1`…`$10` of [`SIGN_SQL`].
-fn bind_signing<T>(q: Statement<T>, s: &Signing, now: NaiveDateTime) -> Statement<T> {
+/// Binds `$1`…`$7` of [`MARK_SIGNED_SQL`].
+fn bind_mark<T>(q: Statement<T>, s: &Signing, now: NaiveDateTime) -> Statement<T> {
     q.bind(s.number)
         .bind(s.version)
         .bind(StoredState::Draft.as_str())
@@ -479,6 +468,11 @@ fn bind_signing<T>(q: Statement<T>, s: &Signing, now: NaiveDateTime) -> Statemen
         .bind(now)
         .bind(s.organization_oid)
         .bind(s.organization_version)
+}
+
+/// Binds `$1`…`$10` of [`SIGN_SQL`].
+fn bind_signing<T>(q: Statement<T>, s: &Signing, now: NaiveDateTime) -> Statement<T> {
+    bind_mark(q, s, now)
         .bind(s.signature)
         .bind(s.signer_certificate)
         .bind(s.signing_time)

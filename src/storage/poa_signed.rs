@@ -5,6 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::conn::native;
 use super::poa::{get, replace_powers};
 use super::schema::{poa_revocations, poa_signatures, powers_of_attorney as poa};
 use super::{DbConnection, StorageError};
@@ -129,16 +130,36 @@ pub fn insert_imported(
         ))
         .execute(conn)?;
     replace_powers(conn, i.number, i.powers)?;
-    diesel::insert_into(poa_signatures::table)
+    insert_signature(
+        conn,
+        i.number,
+        i.signature,
+        i.signer_certificate,
+        i.signing_time,
+        now,
+    )?;
+    get(conn, i.number)?.ok_or(StorageError::NotFound)
+}
+
+/// The signature row of a power of attorney, as its signing and its import write it.
+pub(super) fn insert_signature(
+    conn: &mut DbConnection,
+    number: &str,
+    signature: &[u8],
+    signer_certificate: &[u8],
+    signing_time: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<(), StorageError> {
+    native!(conn, |c| diesel::insert_into(poa_signatures::table)
         .values((
-            poa_signatures::number.eq(i.number),
-            poa_signatures::signature.eq(i.signature),
-            poa_signatures::signer_certificate.eq(i.signer_certificate),
-            poa_signatures::signing_time.eq(i.signing_time),
+            poa_signatures::number.eq(number),
+            poa_signatures::signature.eq(signature),
+            poa_signatures::signer_certificate.eq(signer_certificate),
+            poa_signatures::signing_time.eq(signing_time),
             poa_signatures::signed_at.eq(now),
         ))
-        .execute(conn)?;
-    get(conn, i.number)?.ok_or(StorageError::NotFound)
+        .execute(c))?;
+    Ok(())
 }
 
 /// Whether a power of attorney with this НомДовер is stored.
