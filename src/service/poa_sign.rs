@@ -9,7 +9,7 @@
 use crate::domain::caller::Caller;
 use crate::domain::person::Person;
 use crate::domain::poa::StoredState;
-use crate::storage;
+use crate::storage::{self, DbConnection};
 
 use super::audit_log::{self, EventSpec};
 use super::error::ServiceError;
@@ -31,6 +31,16 @@ fn not_a_draft(number: &str, state: StoredState) -> ServiceError {
         number,
         format!("only a draft can be signed; this one is {}", state.as_str()),
     )
+}
+
+/// Why a draft the write found no longer signable is refused: signed or discarded meanwhile,
+/// edited meanwhile, or gone.
+fn draft_changed(c: &mut DbConnection, number: &str) -> Result<ServiceError, ServiceError> {
+    Ok(match storage::poa::get(c, number)? {
+        Some(p) if p.stored_state != StoredState::Draft => not_a_draft(number, p.stored_state),
+        Some(_) => ServiceError::stale_etag("power of attorney"),
+        None => ServiceError::not_found("power_of_attorney", number),
+    })
 }
 
 /// A refused signature as a service error: undecodable input is a bad argument on `field`, the
@@ -129,7 +139,7 @@ impl Core {
                         chain: org.oid,
                         action: "poa.sign",
                         target_type: "power_of_attorney",
-                        target_id: read.number.clone(),
+                        target_id: number.clone(),
                         details: checked.audit_details(),
                     },
                 );
@@ -161,13 +171,7 @@ impl Core {
                         signed = storage::poa::sign(c, &signing, &event, now)?;
                     }
                     if !signed.signed {
-                        return Err(match storage::poa::get(c, &number)? {
-                            Some(p) if p.stored_state != StoredState::Draft => {
-                                not_a_draft(&number, p.stored_state)
-                            }
-                            Some(_) => ServiceError::stale_etag("power of attorney"),
-                            None => ServiceError::not_found("power_of_attorney", &number),
-                        });
+                        return Err(draft_changed(c, &number)?);
                     }
                 }
                 if signed.event.is_none() {
