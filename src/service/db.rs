@@ -65,8 +65,11 @@ pub struct Db {
     backend: Backend,
     /// SQLite allows one writer at a time: this process queues its writers here (FIFO-ish, no
     /// sleeping) instead of letting them poll the file lock; other processes still wait on the
-    /// busy timeout.
-    sqlite_writer: Option<Arc<std::sync::Mutex<()>>>,
+    /// busy timeout. The writer's connection is kept here between batches: a connection that
+    /// wrote last finds the WAL as it left it and keeps its page cache and memory map, where
+    /// any other connection drops both (SQLite resets them when another connection wrote since
+    /// that connection's last transaction).
+    sqlite_writer: Option<Arc<std::sync::Mutex<Option<PooledConn>>>>,
     lanes: Arc<[Lane]>,
     next_lane: Arc<AtomicUsize>,
     /// Waits for a connection (and the writer turn), by kind: `orgadm_db_pool_wait_seconds`.
@@ -97,7 +100,7 @@ impl Db {
                 pool: Arc::new(pool),
                 backend,
                 sqlite_writer: (backend == Backend::Sqlite)
-                    .then(|| Arc::new(std::sync::Mutex::new(()))),
+                    .then(|| Arc::new(std::sync::Mutex::new(None))),
                 lanes: (0..lanes).map(|_| Lane::default()).collect(),
                 next_lane: Arc::new(AtomicUsize::new(0)),
                 pool_wait,
@@ -216,7 +219,12 @@ impl Db {
     /// undone alone. A batch of one needs no second run: its error is its answer.
     fn commit(&self, batch: Vec<Job>) -> Vec<Job> {
         let waiting = std::time::Instant::now();
-        let mut c = match self.get() {
+        let mut turn = self
+            .sqlite_writer
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let held = turn.as_deref_mut().and_then(Option::take);
+        let mut c = match held.map_or_else(|| self.get(), Ok) {
             Ok(c) => c,
             Err(e) => {
                 let m = e.to_string();
@@ -226,14 +234,24 @@ impl Db {
                 return Vec::new();
             }
         };
-        let _turn = self
-            .sqlite_writer
-            .as_ref()
-            .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         self.waited("write", waiting);
+        let again = self.commit_on(&mut c, batch);
+        // Keep SQLite's writer connection for the next batch, unless it was the pool's only one
+        // (the readers need it) or it broke.
+        if let Some(slot) = turn.as_deref_mut()
+            && self.max_connections > 1
+            && c.reusable()
+        {
+            *slot = Some(c);
+        }
+        again
+    }
+
+    /// [`Db::commit`] on the connection it got.
+    fn commit_on(&self, c: &mut PooledConn, batch: Vec<Job>) -> Vec<Job> {
         let mut outs: Vec<Output> = Vec::with_capacity(batch.len());
         let mut failed: Option<ServiceError> = None;
-        let committed = conn::write_tx(&mut c, |c| -> Result<(), ServiceError> {
+        let committed = conn::write_tx(c, |c| -> Result<(), ServiceError> {
             for job in &batch {
                 match (job.run)(c) {
                     Ok(out) => outs.push(out),
@@ -261,10 +279,10 @@ impl Db {
                     j.last_conflict = m;
                     return self.exhausted(vec![j]);
                 }
-                let _ = j.done.send(lost_connection(&mut c, Err(e)));
+                let _ = j.done.send(lost_connection(c, Err(e)));
                 Vec::new()
             }
-            (Err(_), Some(_)) => self.commit_with_savepoints(&mut c, batch),
+            (Err(_), Some(_)) => self.commit_with_savepoints(c, batch),
             (Err(ServiceError::Retry(m)), None) => {
                 let again = batch
                     .into_iter()
@@ -277,7 +295,7 @@ impl Db {
                 self.exhausted(again)
             }
             (Err(e), None) => {
-                let m = lost_connection::<()>(&mut c, Err(e))
+                let m = lost_connection::<()>(c, Err(e))
                     .err()
                     .map(|e| e.to_string())
                     .unwrap_or_default();

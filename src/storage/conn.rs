@@ -204,6 +204,13 @@ impl PooledConn {
     pub fn mark_lost(&mut self) {
         self.lost = true;
     }
+
+    /// Neither marked lost nor left in a broken transaction state: fit to be used again
+    /// without going back through the pool.
+    pub fn reusable(&mut self) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        !self.lost && !self.inner.is_broken()
+    }
 }
 
 impl std::ops::Deref for PooledConn {
