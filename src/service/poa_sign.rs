@@ -85,18 +85,20 @@ impl Core {
             )
         })?;
         let now = self.clock.now();
-        // One short read of the facts; the verification (CPU work) runs after it on a blocking
-        // thread, outside any transaction and without holding a connection.
+        // The facts in one statement (and the powers in a second; the write below re-checks the
+        // versions both were read at), outside an explicit transaction; the verification (CPU
+        // work) runs after it on a blocking thread, without holding a connection.
         let n2 = number.clone();
-        let (read, document, org, head) = self
+        let storage::poa::SigningFacts {
+            poa: read,
+            document,
+            organization: org,
+            head,
+        } = self
             .db
-            .read(move |c| {
-                let (p, document) = storage::poa::get_with_document(c, &n2)?
-                    .ok_or_else(|| ServiceError::not_found("power_of_attorney", &n2))?;
-                let org = org_of(c, p.organization_oid)?;
-                let head = storage::persons::get(c, org.head_oid)?
-                    .ok_or_else(|| ServiceError::not_found("person", org.head_oid))?;
-                Ok((p, document, org, head))
+            .read_one(move |c| {
+                storage::poa::get_for_signing(c, &n2)?
+                    .ok_or_else(|| ServiceError::not_found("power_of_attorney", &n2))
             })
             .await?;
         let allowed = authz::draft_power_of_attorney(caller, &org)?;

@@ -11,7 +11,7 @@ use crate::domain::organization::{NewOrganization, OrgKind, Organization, Organi
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = organizations)]
-struct OrgRow {
+pub(super) struct OrgRow {
     oid: i64,
     kind: String,
     full_name: String,
@@ -29,7 +29,7 @@ struct OrgRow {
 }
 
 impl OrgRow {
-    fn into_domain(self) -> Result<Organization, StorageError> {
+    pub(super) fn into_domain(self) -> Result<Organization, StorageError> {
         let kind = OrgKind::parse(&self.kind).ok_or_else(|| {
             StorageError::Other(format!("unknown organisation kind {}", self.kind))
         })?;

@@ -11,7 +11,7 @@ use crate::domain::person::{AccountLevel, Person, PersonFields};
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = persons)]
 #[diesel(treat_none_as_null = true)]
-struct PersonRow {
+pub(super) struct PersonRow {
     oid: i64,
     surname: String,
     given_name: String,
@@ -28,7 +28,7 @@ struct PersonRow {
 }
 
 impl PersonRow {
-    fn into_domain(self) -> Result<Person, StorageError> {
+    pub(super) fn into_domain(self) -> Result<Person, StorageError> {
         let level = AccountLevel::parse(&self.level)
             .ok_or_else(|| StorageError::Other(format!("unknown account level {}", self.level)))?;
         Ok(Person {

@@ -8,11 +8,15 @@ use diesel::sql_types::Bool;
 
 use super::audit;
 use super::conn::native;
+use super::organizations::OrgRow;
+use super::persons::PersonRow;
 use super::poa_signed::insert_signature;
 use super::prepared::{Statement, statement};
-use super::schema::{poa_powers, powers_of_attorney as poa};
+use super::schema::{organizations, persons, poa_powers, powers_of_attorney as poa};
 use super::{DbConnection, StorageError};
 use crate::domain::audit::{AuditEvent, NewEvent};
+use crate::domain::organization::Organization;
+use crate::domain::person::Person;
 use crate::domain::poa::{DraftFields, PowerGrant, PowerOfAttorney, Redelegation, StoredState};
 
 #[derive(Queryable, Selectable)]
@@ -227,22 +231,42 @@ pub fn get(conn: &mut DbConnection, number: &str) -> Result<Option<PowerOfAttorn
     row.into_domain(powers).map(Some)
 }
 
-/// A power of attorney and its exact document bytes, in one read of the row (the document sits
-/// among its columns, so reading them apart would walk its pages twice).
-pub fn get_with_document(
+/// What signing a draft rests on, read in one statement (one snapshot): the power of attorney
+/// with its document, its organisation and that organisation's head; then its powers.
+pub fn get_for_signing(
     conn: &mut DbConnection,
     number: &str,
-) -> Result<Option<(PowerOfAttorney, Vec<u8>)>, StorageError> {
-    let Some((row, document)) = native!(conn, |c| poa::table
-        .find(number)
-        .select((PoaRow::as_select(), poa::document))
-        .first::<(PoaRow, Vec<u8>)>(c)
+) -> Result<Option<SigningFacts>, StorageError> {
+    let Some((row, document, org, head)) = native!(conn, |c| poa::table
+        .inner_join(organizations::table.on(organizations::oid.eq(poa::organization_oid)))
+        .inner_join(persons::table.on(persons::oid.eq(organizations::head_oid)))
+        .filter(poa::number.eq(number))
+        .select((
+            PoaRow::as_select(),
+            poa::document,
+            OrgRow::as_select(),
+            PersonRow::as_select(),
+        ))
+        .first::<(PoaRow, Vec<u8>, OrgRow, PersonRow)>(c)
         .optional())?
     else {
         return Ok(None);
     };
     let powers = load_powers(conn, number)?;
-    Ok(Some((row.into_domain(powers)?, document)))
+    Ok(Some(SigningFacts {
+        poa: row.into_domain(powers)?,
+        document,
+        organization: org.into_domain()?,
+        head: head.into_domain()?,
+    }))
+}
+
+/// [`get_for_signing`]'s answer.
+pub struct SigningFacts {
+    pub poa: PowerOfAttorney,
+    pub document: Vec<u8>,
+    pub organization: Organization,
+    pub head: Person,
 }
 
 /// The exact document bytes.

@@ -250,6 +250,8 @@ diesel::table! {
 
 diesel::joinable!(poa_powers -> powers_of_attorney (number));
 diesel::allow_tables_to_appear_in_same_query!(powers_of_attorney, poa_powers);
+diesel::allow_tables_to_appear_in_same_query!(powers_of_attorney, organizations);
+diesel::allow_tables_to_appear_in_same_query!(powers_of_attorney, persons);
 
 diesel::table! {
     poa_signatures (number) {
