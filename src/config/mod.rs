@@ -134,7 +134,8 @@ pub struct DbArgs {
     /// the environment and the command line.
     #[arg(long, env = "ORGADM_DATABASE_URL_FILE", global = true)]
     pub database_url_file: Option<PathBuf>,
-    /// Largest number of database connections this process holds.
+    /// Largest number of database connections this process holds. On SQLite the write lane
+    /// keeps one of them for itself (when there are at least two); reads share the rest.
     #[arg(long, env = "ORGADM_DB_POOL_SIZE", default_value_t = 8, global = true)]
     pub db_pool_size: u32,
     /// How long to wait for a database connection, in seconds; an unreachable database stops

@@ -1,5 +1,6 @@
 //! Runs storage work off the async executor: every call takes a pooled connection inside
-//! `tokio::task::spawn_blocking`, opens one transaction, and retries transient conflicts.
+//! `tokio::task::spawn_blocking` (SQLite's write lane keeps one for itself, see [`Db::commit`]),
+//! opens one transaction, and retries transient conflicts.
 //!
 //! **Writes are group-committed.** A write joins the queue of one of a few lanes; whoever finds
 //! its lane idle becomes the lane's leader on a blocking thread, takes every write queued there

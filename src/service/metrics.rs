@@ -159,7 +159,7 @@ impl Metrics {
         let pool_connections = made(GaugeVec::new(
             Opts::new(
                 "orgadm_db_pool_connections",
-                "Database connections of this process's pool, by state (idle, in_use).",
+                "Database connections of this process's pool, by state (idle, in_use); on SQLite the write lane's own connection counts as in use.",
             ),
             &["state"],
         ))?;

@@ -85,8 +85,9 @@ impl Core {
             )
         })?;
         let now = self.clock.now();
-        // The facts in one statement (and the powers in a second; the write below re-checks the
-        // versions both were read at), outside an explicit transaction; the verification (CPU
+        // The facts in one statement (and the powers in a second), outside an explicit
+        // transaction: the write below re-checks the draft's version (which covers its powers)
+        // and the organisation's; the head's own row is not re-checked. The verification (CPU
         // work) runs after it on a blocking thread, without holding a connection.
         let n2 = number.clone();
         let storage::poa::SigningFacts {
