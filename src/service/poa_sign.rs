@@ -146,7 +146,7 @@ impl Core {
                         details: checked.audit_details(),
                     },
                 );
-                let mut signing = storage::poa::Signing {
+                let mut signing = storage::poa_signed::Signing {
                     number: &number,
                     version,
                     organization_oid: org.oid,
@@ -155,7 +155,7 @@ impl Core {
                     signer_certificate: &checked.certificate,
                     signing_time: checked.signing_time,
                 };
-                let mut signed = storage::poa::sign(c, &signing, &event, now)?;
+                let mut signed = storage::poa_signed::sign(c, &signing, &event, now)?;
                 if !signed.signed {
                     // Nothing written: the draft or the organisation changed meanwhile. An
                     // organisation changed in nothing the decision rests on (its head and
@@ -171,7 +171,7 @@ impl Core {
                     }
                     if now_org.version != org.version {
                         signing.organization_version = now_org.version;
-                        signed = storage::poa::sign(c, &signing, &event, now)?;
+                        signed = storage::poa_signed::sign(c, &signing, &event, now)?;
                     }
                     if !signed.signed {
                         return Err(draft_changed(c, &number)?);

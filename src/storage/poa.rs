@@ -1,20 +1,13 @@
 //! Powers of attorney and the powers each grants.
 
-use std::sync::LazyLock;
-
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
 
-use super::audit;
 use super::conn::native;
 use super::organizations::OrgRow;
 use super::persons::PersonRow;
-use super::poa_signed::insert_signature;
-use super::prepared::{Statement, statement};
 use super::schema::{organizations, persons, poa_powers, powers_of_attorney as poa};
 use super::{DbConnection, StorageError};
-use crate::domain::audit::{AuditEvent, NewEvent};
 use crate::domain::organization::Organization;
 use crate::domain::person::Person;
 use crate::domain::poa::{DraftFields, PowerGrant, PowerOfAttorney, Redelegation, StoredState};
@@ -362,152 +355,6 @@ pub fn revoked_at(
         .select(poa_revocations::revoked_at)
         .first(conn)
         .optional()?)
-}
-
-/// The head's signature of a draft, for [`sign`].
-pub struct Signing<'a> {
-    pub number: &'a str,
-    /// The version the signer reviewed: the draft is signed only if it still is this one.
-    pub version: i64,
-    /// The principal organisation and the version of it the caller's checks were decided on:
-    /// the draft is signed only if the organisation still is that version.
-    pub organization_oid: i64,
-    pub organization_version: i64,
-    pub signature: &'a [u8],
-    pub signer_certificate: &'a [u8],
-    pub signing_time: Option<NaiveDateTime>,
-}
-
-/// What [`sign`] did.
-pub struct Signed {
-    /// False when the draft was no longer that version or no longer a draft, or the organisation
-    /// no longer that version: nothing written.
-    pub signed: bool,
-    /// The audit event, when the same statement appended it (PostgreSQL, with this process's
-    /// hint of the chain's head); otherwise the caller appends it.
-    pub event: Option<AuditEvent>,
-}
-
-/// Records the head's signature and marks the draft signed, if it is still the given version
-/// and a draft. Reads nothing back (the caller knows the row), so the write transaction stays
-/// short: on PostgreSQL one statement with the audit event (`event`, under the head hint), on
-/// SQLite the prepared state update and the signature row.
-pub fn sign(
-    conn: &mut DbConnection,
-    s: &Signing,
-    event: &NewEvent,
-    now: NaiveDateTime,
-) -> Result<Signed, StorageError> {
-    /// The statements' names in the statement cache.
-    struct MarkSigned;
-    struct SignWithEvent;
-    struct SignAlone;
-    if let DbConnection::Postgresql(pg) = conn {
-        let hinted = audit::hinted(event, now);
-        let r: SignedRow = match &hinted {
-            Some(e) => e
-                .bind(bind_signing(
-                    statement::<SignWithEvent>(&SIGN_WITH_EVENT_SQL),
-                    s,
-                    now,
-                ))
-                .get_result(pg)?,
-            None => bind_signing(statement::<SignAlone>(&SIGN_SQL), s, now).get_result(pg)?,
-        };
-        // A draft no longer signable says nothing about the hint: keep it.
-        let event = match hinted {
-            Some(e) if r.signed => e.outcome(r.appended),
-            _ => None,
-        };
-        return Ok(Signed {
-            signed: r.signed,
-            event,
-        });
-    }
-    let marked = native!(conn, |c| bind_mark(
-        statement::<MarkSigned>(MARK_SIGNED_SQL),
-        s,
-        now
-    )
-    .execute(c))?;
-    let signed = marked == 1;
-    if signed {
-        insert_signature(
-            conn,
-            s.number,
-            s.signature,
-            s.signer_certificate,
-            s.signing_time,
-            now,
-        )?;
-    }
-    Ok(Signed {
-        signed,
-        event: None,
-    })
-}
-
-/// The draft (`$1` number, `$2` version, `$3` draft state) moves to `$4` (signed) at `$5`, its
-/// version one up, if its organisation (`$6`) still is version `$7`. A fixed text, prepared once
-/// per connection: diesel never caches a DSL UPDATE.
-const MARK_SIGNED_SQL: &str = "UPDATE powers_of_attorney SET state = $4, updated_at = $5, \
-     version = $2 + 1 WHERE number = $1 AND version = $2 AND state = $3 AND EXISTS (SELECT 1 \
-     FROM organizations WHERE oid = $6 AND version = $7)";
-
-/// PostgreSQL: the state update of [`MARK_SIGNED_SQL`] (CTE `u`) and the signature row
-/// (`$8`…`$10`, CTE `s`, only if `u` matched) in one statement.
-static SIGN_SQL: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "{} SELECT EXISTS (SELECT 1 FROM u) AS signed, FALSE AS appended",
-        *SIGN_CTES
-    )
-});
-
-/// [`SIGN_SQL`] and the audit event (`$11`…) after the hinted head, only if the signature row
-/// was written.
-static SIGN_WITH_EVENT_SQL: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "{}, {} SELECT EXISTS (SELECT 1 FROM u) AS signed, \
-         EXISTS (SELECT 1 FROM e) AS appended",
-        *SIGN_CTES,
-        audit::guarded_after("s", 11)
-    )
-});
-
-/// CTEs `u` (the state update) and `s` (the signature row, written only after `u`).
-static SIGN_CTES: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "WITH u AS ({MARK_SIGNED_SQL} RETURNING number), s AS (INSERT INTO poa_signatures \
-         (number, signature, signer_certificate, signing_time, signed_at) SELECT number, $8, $9, \
-         $10, $5 FROM u RETURNING 1)"
-    )
-});
-
-/// Binds `$1`…`$7` of [`MARK_SIGNED_SQL`].
-fn bind_mark<T>(q: Statement<T>, s: &Signing, now: NaiveDateTime) -> Statement<T> {
-    q.bind(s.number)
-        .bind(s.version)
-        .bind(StoredState::Draft.as_str())
-        .bind(StoredState::Signed.as_str())
-        .bind(now)
-        .bind(s.organization_oid)
-        .bind(s.organization_version)
-}
-
-/// Binds `$1`…`$10` of [`SIGN_SQL`].
-fn bind_signing<T>(q: Statement<T>, s: &Signing, now: NaiveDateTime) -> Statement<T> {
-    bind_mark(q, s, now)
-        .bind(s.signature)
-        .bind(s.signer_certificate)
-        .bind(s.signing_time)
-}
-
-#[derive(QueryableByName)]
-struct SignedRow {
-    #[diesel(sql_type = Bool)]
-    signed: bool,
-    #[diesel(sql_type = Bool)]
-    appended: bool,
 }
 
 /// Whether [`granting`] would find a power of attorney, without reading or ordering one: the

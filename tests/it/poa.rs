@@ -668,7 +668,7 @@ async fn head_signs_and_the_state_follows_the_clock(s: &TestServer) {
                     request_id: String::new(),
                     details: serde_json::json!({}),
                 };
-                let signing = orgadm::storage::poa::Signing {
+                let signing = orgadm::storage::poa_signed::Signing {
                     number: &number,
                     version: draft_v,
                     organization_oid: chain,
@@ -677,7 +677,7 @@ async fn head_signs_and_the_state_follows_the_clock(s: &TestServer) {
                     signer_certificate: b"cert",
                     signing_time: None,
                 };
-                let r = orgadm::storage::poa::sign(c, &signing, &event, now)?;
+                let r = orgadm::storage::poa_signed::sign(c, &signing, &event, now)?;
                 Ok((r.signed, r.event.is_some()))
             })
             .await
